@@ -1,0 +1,134 @@
+"""The library's exceptions: every error it raises is a :class:`RegistrationError`.
+
+::
+
+    RegistrationError
+    ├── ConflictError              .reason, .resource_id (the API's ConflictException)
+    │   ├── TransitionNotAllowed   .trigger, .status, .allowed
+    │   └── DiscardNotAllowed      .failed_guards
+    ├── InvalidApiData             .field, .value   (also a ValueError)
+    ├── InvalidArgument            bad input to a library call (also a ValueError)
+    │   ├── UnknownTrigger         .trigger
+    │   └── ClockError             a naive or backwards timestamp
+    └── SubscriberError            .event, .errors: the change happened, a subscriber failed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from registration_fsm.domain.events import TransitionEvent
+    from registration_fsm.domain.guards import FailedGuard
+
+
+class RegistrationError(Exception):
+    """Base class of every error this library raises."""
+
+
+class ConflictError(RegistrationError):
+    """The request conflicts with the resource's current state.
+
+    Mirrors the API's ``ConflictException``: ``reason`` is its ``Reason`` member
+    (e.g. ``CREATE_REGISTRATION_VERSION_NOT_ALLOWED``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        resource_id: str | None = None,
+        resource_type: str | None = "registration",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.resource_id = resource_id
+        self.resource_type = resource_type
+        self.request_id = request_id
+
+
+class TransitionNotAllowed(ConflictError):
+    """A trigger cannot fire from the current status; nothing was changed."""
+
+    def __init__(
+        self,
+        trigger: str,
+        status: str,
+        allowed: Sequence[str],
+        *,
+        detail: str | None = None,
+        reason: str | None = None,
+        resource_id: str | None = None,
+    ) -> None:
+        allowed_text = ", ".join(allowed) if allowed else "none"
+        message = f"cannot {trigger!r} a version in status {status}; allowed triggers: {allowed_text}"
+        if detail:
+            message = f"{message} ({detail})"
+        super().__init__(message, reason=reason, resource_id=resource_id)
+        self.trigger = trigger
+        self.status = status
+        self.allowed = tuple(allowed)
+
+
+class DiscardNotAllowed(ConflictError):
+    """A discard was refused by one or more guards; nothing was changed."""
+
+    def __init__(
+        self, failed_guards: Sequence[FailedGuard], *, resource_id: str | None = None
+    ) -> None:
+        lines = "; ".join(f"{g.name}: {g.message}" for g in failed_guards)
+        super().__init__(
+            f"discard refused by {len(failed_guards)} guard(s): {lines}",
+            reason="DISCARD_REGISTRATION_VERSION_NOT_ALLOWED",
+            resource_id=resource_id,
+        )
+        self.failed_guards = tuple(failed_guards)
+
+
+class InvalidApiData(RegistrationError, ValueError):
+    """API data is structurally wrong: a missing member, a wrong type, a bad value."""
+
+    def __init__(self, field: str, value: Any, problem: str) -> None:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{field}: {problem} (got {shown})")
+        self.field = field
+        self.value = value
+        self.problem = problem
+
+
+class InvalidArgument(RegistrationError, ValueError):
+    """A library call received an argument it cannot use."""
+
+
+class UnknownTrigger(InvalidArgument):
+    """The trigger name is not in the lifecycle table."""
+
+    def __init__(self, trigger: object, known: Sequence[str]) -> None:
+        super().__init__(f"unknown trigger {trigger!r}; known triggers: {', '.join(known)}")
+        self.trigger = trigger
+
+
+class ClockError(InvalidArgument):
+    """A clock gave a naive timestamp, or one earlier than the version's history."""
+
+
+class SubscriberError(RegistrationError):
+    """The transition was applied, but one or more subscribers raised.
+
+    Every subscriber still received the event; ``errors`` holds what they raised.
+    """
+
+    def __init__(self, event: TransitionEvent, errors: Sequence[BaseException]) -> None:
+        names = ", ".join(type(e).__name__ for e in errors)
+        super().__init__(
+            f"transition {event.trigger!r} on {event.registration_id} v{event.version_number} "
+            f"was applied, but {len(errors)} subscriber(s) raised: {names}"
+        )
+        self.event = event
+        self.errors = tuple(errors)
