@@ -6,6 +6,13 @@
     ├── ConflictError              .reason, .resource_id (the API's ConflictException)
     │   ├── TransitionNotAllowed   .trigger, .status, .allowed
     │   └── DiscardNotAllowed      .failed_guards
+    ├── ApiError                   .code, .message, .request_id, .operation (API refusals)
+    │   ├── NotFoundError          .resource_type, .resource_id
+    │   ├── ValidationError        .reason, .fields
+    │   ├── AccessDeniedError      .reason
+    │   ├── ThrottledError         still throttled after the configured retries
+    │   ├── InternalError          a 5xx from the service
+    │   └── ApiUnavailable         no answer (connection refused, dropped, timed out)
     ├── InvalidApiData             .field, .value   (also a ValueError)
     ├── InvalidArgument            bad input to a library call (also a ValueError)
     │   ├── UnknownTrigger         .trigger
@@ -87,6 +94,105 @@ class DiscardNotAllowed(ConflictError):
             resource_id=resource_id,
         )
         self.failed_guards = tuple(failed_guards)
+
+
+class ApiError(RegistrationError):
+    """The API (or the emulator) refused or failed a request.
+
+    ``code`` is the API's error code (``ValidationException``...). A refused
+    request changed nothing. API conflicts are raised as :class:`ConflictError`.
+    """
+
+    code = "ServiceException"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        operation: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+        self.operation = operation
+        if code is not None:
+            self.code = code
+
+
+class NotFoundError(ApiError):
+    """ResourceNotFoundException."""
+
+    code = "ResourceNotFoundException"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource_type: str | None = "registration",
+        resource_id: str | None = None,
+        request_id: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id, operation=operation)
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+
+
+class ValidationError(ApiError):
+    """ValidationException: ``reason`` (e.g. INVALID_NEXT_TOKEN) and ``fields``."""
+
+    code = "ValidationException"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        fields: Sequence[tuple[str, str]] = (),
+        request_id: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id, operation=operation)
+        self.reason = reason
+        #: (Name, Message) pairs: the API's ValidationExceptionField list.
+        self.fields = tuple(fields)
+
+
+class AccessDeniedError(ApiError):
+    """AccessDeniedException."""
+
+    code = "AccessDeniedException"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        request_id: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id, operation=operation)
+        self.reason = reason
+
+
+class ThrottledError(ApiError):
+    """ThrottlingException, still raised after the configured retries."""
+
+    code = "ThrottlingException"
+
+
+class InternalError(ApiError):
+    """InternalServerException or another server-side failure."""
+
+    code = "InternalServerException"
+
+
+class ApiUnavailable(ApiError):
+    """The endpoint gave no answer: connection refused, dropped or timed out."""
+
+    code = "EndpointUnavailable"
 
 
 class InvalidApiData(RegistrationError, ValueError):
