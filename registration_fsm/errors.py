@@ -17,6 +17,8 @@
     ├── InvalidArgument            bad input to a library call (also a ValueError)
     │   ├── UnknownTrigger         .trigger
     │   └── ClockError             a naive or backwards timestamp
+    ├── StoreError                 local state cannot be read or written
+    │   └── StaleWrite             another writer changed the registration first
     └── SubscriberError            .event, .errors: the change happened, a subscriber failed
 """
 
@@ -222,6 +224,23 @@ class UnknownTrigger(InvalidArgument):
 
 class ClockError(InvalidArgument):
     """A clock gave a naive timestamp, or one earlier than the version's history."""
+
+
+class StoreError(RegistrationError):
+    """The local store cannot be read or written (corrupt, locked, closed)."""
+
+
+class StaleWrite(StoreError):
+    """An optimistic write lost: the registration changed since it was read."""
+
+    def __init__(self, registration_id: str, expected: int | None, found: int | None) -> None:
+        super().__init__(
+            f"registration {registration_id} was changed by another writer "
+            f"(expected revision {expected}, found {found})"
+        )
+        self.registration_id = registration_id
+        self.expected = expected
+        self.found = found
 
 
 class SubscriberError(RegistrationError):
