@@ -76,9 +76,7 @@ class Registration:
     additional_attributes: dict[str, str] = attrs.field(factory=dict)
     anomalies: tuple[Anomaly, ...] = attrs.field(default=(), eq=False, repr=False)
     _subscribers: list[Subscriber] = attrs.field(factory=list, init=False, eq=False, repr=False)
-    _lock: threading.RLock = attrs.field(
-        factory=threading.RLock, init=False, eq=False, repr=False
-    )
+    _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False, eq=False, repr=False)
 
     # -- construction ---------------------------------------------------
 
@@ -315,12 +313,16 @@ class Registration:
                     detail=f"only the current version may become {dest}",
                     resource_id=self.id,
                 )
-            older = self._approved_other_than(target.number) if dest == VersionStatus.APPROVED else None
+            older = (
+                self._approved_other_than(target.number) if dest == VersionStatus.APPROVED else None
+            )
             if older is not None:
                 older.prepare("archive", clock=fixed, details={})
         except TransitionNotAllowed as err:
             raise _with_reason(err, trigger, self.id) from None
-        events = [target.fire(trigger, clock=fixed, actor=actor, reason=reason, cause=cause, **details)]
+        events = [
+            target.fire(trigger, clock=fixed, actor=actor, reason=reason, cause=cause, **details)
+        ]
         if older is not None:
             events.append(
                 older.fire(
@@ -364,7 +366,9 @@ class Registration:
                     f"timestamps must not go backwards: new version at {at.isoformat()} is "
                     f"before the registration's latest recorded time {latest.isoformat()}"
                 )
-            version = RegistrationVersion.new(self.id, self.arn, current.number + 1, clock=_fixed(at))
+            version = RegistrationVersion.new(
+                self.id, self.arn, current.number + 1, clock=_fixed(at)
+            )
             self.versions[version.number] = version
             self._refresh_status()
             event = version.created_event(actor=actor)
@@ -460,9 +464,7 @@ def _fixed(at: datetime) -> Clock:
     return lambda: at
 
 
-def _destination(
-    status: VersionStatus, trigger: str, details: Mapping[str, Any]
-) -> VersionStatus:
+def _destination(status: VersionStatus, trigger: str, details: Mapping[str, Any]) -> VersionStatus:
     for t in RULES.edges[(trigger, status)]:
         if t.when is None or details.get(t.when):
             return t.dest
@@ -489,7 +491,9 @@ def _parse_version(
         version = raw
     else:
         try:
-            version = RegistrationVersion.from_api(raw, registration_id=reg_id, registration_arn=arn)
+            version = RegistrationVersion.from_api(
+                raw, registration_id=reg_id, registration_arn=arn
+            )
         except InvalidApiData as err:
             raise InvalidApiData(
                 f"RegistrationVersions[{index}].{err.field}", err.value, err.problem

@@ -1,0 +1,196 @@
+"""Registration: the aggregate's invariants, its status, and event delivery."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
+
+from registration_fsm import (
+    ConflictError,
+    InvalidArgument,
+    Registration,
+    RegistrationStatus,
+    SubscriberError,
+    TransitionEvent,
+    TransitionNotAllowed,
+    VersionStatus,
+)
+
+V, R = VersionStatus, RegistrationStatus
+
+
+def _registration(clock: TickingClock) -> Registration:
+    return Registration.new(REG_ID, REG_ARN, REG_TYPE, clock=clock)
+
+
+def _approve_current(reg: Registration, clock: TickingClock) -> None:
+    reg.fire("submit", clock=clock)
+    reg.fire("begin_review", clock=clock)
+    reg.fire("approve", clock=clock)
+
+
+def test_new_registration(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    assert reg.status == R.CREATED
+    assert reg.current_version_number == 1
+    assert reg.current_version.status == V.DRAFT
+    assert reg.created == reg.current_version.history.draft
+    assert reg.approved_version_number is None
+    assert reg.latest_denied_version_number is None
+    assert reg.invariant_violations() == []
+
+
+def test_new_validates_its_arguments(clock: TickingClock) -> None:
+    with pytest.raises(InvalidArgument, match="RegistrationType"):
+        Registration.new(REG_ID, REG_ARN, "bad type", clock=clock)
+    with pytest.raises(InvalidArgument, match="RegistrationId"):
+        Registration.new("", REG_ARN, REG_TYPE, clock=clock)
+
+
+def test_create_version_needs_a_closed_current_version(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    before = (reg.to_api(), reg.versions_to_api())
+    with pytest.raises(ConflictError) as err:
+        reg.create_version(clock=clock)
+    assert err.value.reason == "CREATE_REGISTRATION_VERSION_NOT_ALLOWED"
+    assert err.value.resource_id == REG_ID
+    assert (reg.to_api(), reg.versions_to_api()) == before
+    reg.fire("submit", clock=clock)
+    reg.fire("begin_review", clock=clock)
+    reg.fire("deny", clock=clock)
+    event = reg.create_version(clock=clock, actor="bob")
+    assert reg.current_version_number == 2
+    assert reg.current_version.status == V.DRAFT
+    assert (event.trigger, event.source, event.dest, event.actor) == (
+        "create",
+        None,
+        V.DRAFT,
+        "bob",
+    )
+    assert reg.latest_denied_version_number == 1
+
+
+def test_submit_only_on_a_current_draft(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    reg.fire("submit", clock=clock)
+    with pytest.raises(TransitionNotAllowed) as err:
+        reg.fire("submit", clock=clock)
+    assert err.value.reason == "SUBMIT_REGISTRATION_VERSION_NOT_ALLOWED"
+    assert err.value.status == "SUBMITTED"
+
+
+def test_approving_a_newer_version_archives_the_older(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    events: list[TransitionEvent] = []
+    reg.subscribe(events.append)
+    _approve_current(reg, clock)
+    reg.create_version(clock=clock)
+    assert reg.status == R.COMPLETE, "an approved registration with a new draft stays COMPLETE"
+    _approve_current(reg, clock)
+    assert reg.versions[1].status == V.ARCHIVED
+    assert reg.versions[2].status == V.APPROVED
+    assert reg.versions[1].history.archived == reg.versions[2].history.approved
+    assert reg.approved_version_number == 2
+    assert [(e.version_number, e.trigger) for e in events[-2:]] == [(2, "approve"), (1, "archive")]
+    assert reg.invariant_violations() == []
+
+
+def test_revoke_concerns_the_approved_version(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    _approve_current(reg, clock)
+    reg.create_version(clock=clock)
+    event = reg.fire("revoke", clock=clock)
+    assert event.version_number == 1
+    assert reg.versions[1].status == V.REVOKED
+    assert reg.status == R.REQUIRES_UPDATES
+    assert reg.invariant_violations() == []
+
+
+def test_an_older_version_cannot_reopen(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    reg.fire("submit", clock=clock)
+    reg.fire("begin_review", clock=clock)
+    reg.fire("deny", clock=clock)
+    reg.create_version(clock=clock)
+    with pytest.raises(TransitionNotAllowed):
+        reg.fire("begin_review", version=1, clock=clock)
+    with pytest.raises(InvalidArgument, match="has no version 7"):
+        reg.fire("submit", version=7, clock=clock)
+
+
+@pytest.mark.parametrize(
+    ("triggers", "status"),
+    [
+        ((), R.CREATED),
+        (("submit",), R.SUBMITTED),
+        (("submit:aws",), R.AWS_REVIEWING),
+        (("submit", "begin_review"), R.REVIEWING),
+        (("submit", "require_authentication"), R.REQUIRES_AUTHENTICATION),
+        (("submit", "begin_review", "require_offline_review"), R.REVIEWING),
+        (("submit", "begin_review", "approve"), R.COMPLETE),
+        (("submit", "begin_review", "deny"), R.REQUIRES_UPDATES),
+        (("submit", "discard"), R.REQUIRES_UPDATES),
+        (("submit", "begin_review", "approve", "revoke"), R.REQUIRES_UPDATES),
+    ],
+)
+def test_registration_status_follows_the_versions(
+    triggers: tuple[str, ...], status: RegistrationStatus, clock: TickingClock
+) -> None:
+    reg = _registration(clock)
+    for trigger in triggers:
+        name, _, flag = trigger.partition(":")
+        reg.fire(name, clock=clock, aws_review=flag == "aws")
+    assert reg.status == status
+
+
+def test_a_raising_subscriber_does_not_undo_the_change(
+    clock: TickingClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    reg = _registration(clock)
+    seen: list[str] = []
+
+    def broken(event: TransitionEvent) -> None:
+        raise RuntimeError("ticket system down")
+
+    reg.subscribe(broken)
+    reg.subscribe(lambda e: seen.append(e.trigger))
+    with caplog.at_level(logging.ERROR), pytest.raises(SubscriberError) as err:
+        reg.fire("submit", clock=clock)
+    assert reg.current_version.status == V.SUBMITTED
+    assert seen == ["submit"], "the other subscribers still get the event"
+    assert err.value.event.trigger == "submit"
+    assert isinstance(err.value.errors[0], RuntimeError)
+    assert "ticket system down" in caplog.text
+
+
+def test_unsubscribe(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    seen: list[TransitionEvent] = []
+    stop = reg.subscribe(seen.append)
+    reg.fire("submit", clock=clock)
+    stop()
+    reg.fire("begin_review", clock=clock)
+    assert [e.trigger for e in seen] == ["submit"]
+    with pytest.raises(InvalidArgument):
+        reg.subscribe("not callable")  # type: ignore[arg-type]
+
+
+def test_ended_registration_refuses_triggers(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    reg.status = R.DELETED
+    with pytest.raises(TransitionNotAllowed, match="is DELETED"):
+        reg.fire("submit", clock=clock)
+    with pytest.raises(ConflictError, match="is DELETED"):
+        reg.create_version(clock=clock)
+    assert reg.current_version.status == V.DRAFT
+
+
+def test_events_serialise_to_json_and_back(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    reg.fire("submit", clock=clock, actor="a")
+    reg.fire("begin_review", clock=clock)
+    event = reg.fire("deny", clock=clock, denied_reasons=[{"Reason": "R", "ShortDescription": "s"}])
+    assert TransitionEvent.from_dict(event.to_dict()) == event
+    assert "v1 REVIEWING -> DENIED (deny)" in event.describe()
