@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import attrs
 
 from registration_fsm.domain.history import HISTORY_FIELDS, StatusHistory
@@ -26,14 +28,20 @@ def history_anomalies(status: VersionStatus, history: StatusHistory) -> tuple[An
     """Check a history against its status and the lifecycle; () when consistent."""
     if status.is_unknown:
         return ()
+    stamped = sorted((when, _RANK[api], api) for api, when in history.items())
+    return _check(status, tuple(api for _when, _rank, api in stamped))
+
+
+@lru_cache(maxsize=4096)
+def _check(status: VersionStatus, order: tuple[str, ...]) -> tuple[Anomaly, ...]:
+    """Anomalies of a status whose history fields were stamped in ``order``."""
     found: list[Anomaly] = []
     own = RULES.stamp_of[status]
-    if own is not None and history.get(own) is None:
+    if own is not None and own not in order:
         found.append(Anomaly(own, f"status is {status} but {own} is missing"))
-    stamped = sorted(history.items(), key=lambda item: (item[1], _RANK[item[0]]))
     status_of = RULES.status_of_stamp
     previous = VersionStatus.DRAFT
-    for api_field, _when in stamped:
+    for api_field in order:
         reached = status_of[api_field]
         if reached not in RULES.reachable(previous):
             found.append(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
-
 from registration_fsm.errors import ClockError
 
-#: The API's member names, in lifecycle order, and the attribute holding each.
+#: The API's member names, in lifecycle order, and the attribute reading each.
 HISTORY_FIELDS: tuple[tuple[str, str], ...] = (
     ("DraftTimestamp", "draft"),
     ("SubmittedTimestamp", "submitted"),
@@ -23,6 +22,7 @@ HISTORY_FIELDS: tuple[tuple[str, str], ...] = (
     ("ArchivedTimestamp", "archived"),
 )
 ATTR_OF: dict[str, str] = dict(HISTORY_FIELDS)
+API_OF: dict[str, str] = {attr: api for api, attr in HISTORY_FIELDS}
 
 
 def ensure_utc(value: datetime, what: str = "timestamp") -> datetime:
@@ -32,63 +32,144 @@ def ensure_utc(value: datetime, what: str = "timestamp") -> datetime:
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
-@attrs.define(slots=True, eq=True)
 class StatusHistory:
-    """When the version entered each status (timezone-aware UTC; None if never).
+    """When the version entered each status (aware datetimes, read as UTC; None if never).
 
     ``draft`` is always set. A status entered twice (REVIEWING after
-    REQUIRES_AUTHENTICATION) keeps the later time, as the API does.
+    REQUIRES_AUTHENTICATION) keeps the later time, as the API does. Aware
+    timestamps from other zones (boto3 gives the local zone) are kept as given and
+    converted to UTC when read: equality and ordering compare instants either way.
     """
 
-    draft: datetime
-    submitted: datetime | None = None
-    aws_reviewing: datetime | None = None
-    reviewing: datetime | None = None
-    requires_authentication: datetime | None = None
-    approved: datetime | None = None
-    discarded: datetime | None = None
-    denied: datetime | None = None
-    revoked: datetime | None = None
-    archived: datetime | None = None
+    __slots__ = ("_stamps",)
 
-    def __attrs_post_init__(self) -> None:
-        for _api, attr in HISTORY_FIELDS:
-            value = getattr(self, attr)
+    def __init__(
+        self,
+        draft: datetime,
+        submitted: datetime | None = None,
+        aws_reviewing: datetime | None = None,
+        reviewing: datetime | None = None,
+        requires_authentication: datetime | None = None,
+        approved: datetime | None = None,
+        discarded: datetime | None = None,
+        denied: datetime | None = None,
+        revoked: datetime | None = None,
+        archived: datetime | None = None,
+    ) -> None:
+        given = locals()
+        stamps: dict[str, datetime] = {}
+        for api, attr in HISTORY_FIELDS:
+            value = given[attr]
             if value is None:
                 if attr == "draft":
                     raise ClockError("the draft timestamp is required")
                 continue
             if not isinstance(value, datetime):
                 raise ClockError(f"{attr} must be a datetime, got {value!r}")
-            if value.tzinfo is not UTC:
-                setattr(self, attr, ensure_utc(value, attr))
+            stamps[api] = ensure_utc(value, attr)
+        self._stamps = stamps
 
-    def get(self, api_field: str) -> datetime | None:
-        """The timestamp for an API member name such as ``"ApprovedTimestamp"``."""
-        value: datetime | None = getattr(self, ATTR_OF[api_field])
+    @classmethod
+    def trusted(cls, stamps: dict[str, datetime]) -> StatusHistory:
+        """Wrap already-checked aware datetimes keyed by API member (no copy, no checks)."""
+        self = object.__new__(cls)
+        self._stamps = stamps
+        return self
+
+    @property
+    def draft(self) -> datetime:
+        """DraftTimestamp (UTC)."""
+        value = self.get("DraftTimestamp")
+        if value is None:  # unreachable: every constructor requires it
+            raise ClockError("DraftTimestamp is missing")
         return value
 
+    @property
+    def submitted(self) -> datetime | None:
+        """SubmittedTimestamp (UTC), or None."""
+        return self.get("SubmittedTimestamp")
+
+    @property
+    def aws_reviewing(self) -> datetime | None:
+        """AwsReviewingTimestamp (UTC), or None."""
+        return self.get("AwsReviewingTimestamp")
+
+    @property
+    def reviewing(self) -> datetime | None:
+        """ReviewingTimestamp (UTC), or None."""
+        return self.get("ReviewingTimestamp")
+
+    @property
+    def requires_authentication(self) -> datetime | None:
+        """RequiresAuthenticationTimestamp (UTC), or None."""
+        return self.get("RequiresAuthenticationTimestamp")
+
+    @property
+    def approved(self) -> datetime | None:
+        """ApprovedTimestamp (UTC), or None."""
+        return self.get("ApprovedTimestamp")
+
+    @property
+    def discarded(self) -> datetime | None:
+        """DiscardedTimestamp (UTC), or None."""
+        return self.get("DiscardedTimestamp")
+
+    @property
+    def denied(self) -> datetime | None:
+        """DeniedTimestamp (UTC), or None."""
+        return self.get("DeniedTimestamp")
+
+    @property
+    def revoked(self) -> datetime | None:
+        """RevokedTimestamp (UTC), or None."""
+        return self.get("RevokedTimestamp")
+
+    @property
+    def archived(self) -> datetime | None:
+        """ArchivedTimestamp (UTC), or None."""
+        return self.get("ArchivedTimestamp")
+
+    def get(self, api_field: str) -> datetime | None:
+        """The timestamp (UTC) for an API member name such as ``"ApprovedTimestamp"``."""
+        value = self._stamps.get(api_field)
+        if value is None or value.tzinfo is UTC:
+            return value
+        value = self._stamps[api_field] = value.astimezone(UTC)
+        return value
+
+    def set(self, api_field: str, value: datetime) -> None:
+        """Record ``value`` (aware) for an API member."""
+        if api_field not in ATTR_OF:
+            raise ClockError(f"unknown history member {api_field!r}")
+        self._stamps[api_field] = ensure_utc(value, api_field)
+
     def latest(self) -> datetime:
-        """The most recent timestamp recorded."""
-        return max(
-            t
-            for t in (
-                self.draft, self.submitted, self.aws_reviewing, self.reviewing,
-                self.requires_authentication, self.approved, self.discarded,
-                self.denied, self.revoked, self.archived,
-            )
-            if t is not None
-        )  # fmt: skip
+        """The most recent timestamp recorded (UTC)."""
+        return max(self._stamps.values()).astimezone(UTC)
 
     def items(self) -> list[tuple[str, datetime]]:
-        """The recorded (API member, timestamp) pairs, in lifecycle order."""
-        out = []
-        for api, attr in HISTORY_FIELDS:
-            value = getattr(self, attr)
-            if value is not None:
-                out.append((api, value))
-        return out
+        """The recorded (API member, UTC timestamp) pairs, in lifecycle order."""
+        return [(api, t) for api, _ in HISTORY_FIELDS if (t := self.get(api)) is not None]
+
+    def raw_items(self) -> Mapping[str, datetime]:
+        """The recorded timestamps as given (aware, any zone); read-only view."""
+        return self._stamps
 
     def to_api(self) -> dict[str, Any]:
         """The boto3 shape: only the recorded members, as UTC datetimes."""
         return dict(self.items())
+
+    def copy(self) -> StatusHistory:
+        """An independent copy."""
+        return StatusHistory.trusted(dict(self._stamps))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StatusHistory):
+            return NotImplemented
+        return self._stamps == other._stamps
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{ATTR_OF[api]}={t.isoformat()!r}" for api, t in self.items())
+        return f"StatusHistory({inner})"

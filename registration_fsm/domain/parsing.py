@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from typing import Any, TypeVar
 
 from registration_fsm.errors import InvalidApiData
@@ -23,6 +23,17 @@ REGISTRATION_TYPE_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
 VERSION_MIN, VERSION_MAX = 1, 100_000
 _EPOCH_MIN = datetime(1, 1, 2, tzinfo=UTC).timestamp()
 _EPOCH_MAX = datetime(9999, 12, 30, tzinfo=UTC).timestamp()
+
+
+#: tzinfo types whose ``utcoffset`` never returns None, so a datetime carrying one
+#: is aware without asking. dateutil's (which botocore attaches) join once seen.
+AWARE_ZONE_TYPES: set[type] = {timezone}
+_ALWAYS_AWARE = {
+    ("dateutil.tz.tz", "tzlocal"),
+    ("dateutil.tz.tz", "tzutc"),
+    ("dateutil.tz.tz", "tzoffset"),
+    ("zoneinfo", "ZoneInfo"),
+}
 
 
 def mapping(value: Any, field: str) -> Mapping[str, Any]:
@@ -75,6 +86,9 @@ def timestamp(value: Any, field: str) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidApiData(field, value, "expected a timezone-aware datetime")
+        zone = type(value.tzinfo)
+        if (zone.__module__, zone.__name__) in _ALWAYS_AWARE:
+            AWARE_ZONE_TYPES.add(zone)
         return value if value.tzinfo is UTC else value.astimezone(UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value) or not _EPOCH_MIN <= value <= _EPOCH_MAX:

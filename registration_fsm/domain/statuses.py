@@ -32,7 +32,7 @@ class _OpenStrEnum(StrEnum):
     @property
     def is_unknown(self) -> bool:
         """True for a value this library does not know (added by AWS later)."""
-        return self._name_ not in type(self).__members__
+        return self._name_ not in type(self)._member_map_
 
     def to_api(self) -> str:
         """The raw API string."""

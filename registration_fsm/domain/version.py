@@ -88,7 +88,7 @@ class RegistrationVersion:
     """One version of a registration: its status, history and review outcome.
 
     Build with :meth:`new` or :meth:`from_api`; move with :meth:`fire`.
-    ``anomalies`` lists what :meth:`from_api` found odd (not part of equality).
+    ``anomalies`` lists what the data has that the lifecycle does not explain.
     """
 
     registration_id: str
@@ -98,7 +98,6 @@ class RegistrationVersion:
     history: StatusHistory
     denied_reasons: tuple[DeniedReason, ...] = ()
     feedback: str | None = None
-    anomalies: tuple[Anomaly, ...] = attrs.field(default=(), eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         _check_fields(self)
@@ -148,12 +147,17 @@ class RegistrationVersion:
             raise InvalidApiData("RegistrationArn", None, "required member is missing")
         reg_id = p.registration_id(reg_id)
         reg_arn = p.string(reg_arn, "RegistrationArn")
-        number = p.version_number(p.required(d, "VersionNumber", ""), "VersionNumber")
-        status = p.status(
-            p.required(d, "RegistrationVersionStatus", ""),
-            "RegistrationVersionStatus",
-            VersionStatus,
-        )
+        number = d.get("VersionNumber")
+        if type(number) is not int or not p.VERSION_MIN <= number <= p.VERSION_MAX:
+            number = p.version_number(p.required(d, "VersionNumber", ""), "VersionNumber")
+        raw_status = d.get("RegistrationVersionStatus")
+        status = _KNOWN_STATUS.get(raw_status) if type(raw_status) is str else None
+        if status is None:
+            status = p.status(
+                p.required(d, "RegistrationVersionStatus", ""),
+                "RegistrationVersionStatus",
+                VersionStatus,
+            )
         history = _history_from_api(p.required(d, "RegistrationVersionStatusHistory", ""))
         denied: tuple[DeniedReason, ...] = ()
         raw_denied = d.get("DeniedReasons")
@@ -170,7 +174,6 @@ class RegistrationVersion:
         self.history = history
         self.denied_reasons = denied
         self.feedback = feedback
-        self.anomalies = history_anomalies(status, history)
         return self
 
     def to_api(self) -> dict[str, Any]:
@@ -198,6 +201,14 @@ class RegistrationVersion:
         if aws_review is not None:
             out["AwsReview"] = aws_review
         return out
+
+    @property
+    def anomalies(self) -> tuple[Anomaly, ...]:
+        """What the lifecycle does not explain in this version's data (() when consistent).
+
+        Computed when read, so hydrating many versions costs nothing for it.
+        """
+        return history_anomalies(self.status, self.history)
 
     # -- transitions ----------------------------------------------------
 
@@ -278,7 +289,7 @@ class RegistrationVersion:
         dest = self.status
         stamp = RULES.stamp_of[dest]
         if stamp is not None:
-            setattr(self.history, ATTR_OF[stamp], at)
+            self.history.set(stamp, at)
         for name, value in updates.items():
             setattr(self, name, value)
         return TransitionEvent(
@@ -310,24 +321,29 @@ class RegistrationVersion:
         )
 
 
+_KNOWN_STATUS: dict[str, VersionStatus] = {s.value: s for s in VersionStatus}
+
+
 def _history_from_api(value: Any) -> StatusHistory:
-    h = p.mapping(value, "RegistrationVersionStatusHistory")
-    known = ATTR_OF
-    values: dict[str, datetime] = {}
+    h = value if type(value) is dict else p.mapping(value, "RegistrationVersionStatusHistory")
+    stamps: dict[str, datetime] = {}
     for key, raw in h.items():
         if raw is None:
             continue
-        attr = known.get(key)
-        if attr is None:
+        if key not in ATTR_OF:
             raise InvalidApiData(
                 f"RegistrationVersionStatusHistory.{key}", raw, "unknown history member"
             )
-        values[attr] = p.timestamp(raw, f"RegistrationVersionStatusHistory.{key}")
-    if "draft" not in values:
+        # Aware datetimes are kept as given (read back as UTC); anything else is parsed.
+        if type(raw) is datetime and type(raw.tzinfo) in p.AWARE_ZONE_TYPES:
+            stamps[key] = raw
+        else:
+            stamps[key] = p.timestamp(raw, f"RegistrationVersionStatusHistory.{key}")
+    if "DraftTimestamp" not in stamps:
         raise InvalidApiData(
             "RegistrationVersionStatusHistory.DraftTimestamp", None, "required member is missing"
         )
-    return StatusHistory(**values)
+    return StatusHistory.trusted(stamps)
 
 
 def _detail_updates(trigger: str, details: Mapping[str, Any]) -> dict[str, Any]:
