@@ -221,7 +221,8 @@ def report(h: dict[str, float], t: dict[str, float], repeat: int) -> str:
             f"| hydrate {h['n']:,.0f} versions from boto3 dicts | {h['ours_s']:.3f} s | "
             f"plain attrs copy {h['plain_s']:.3f} s | {h['ours_vs_plain']:.2f}x | "
             f"<= 5x (stretch 3x) |",
-            f"| same, vs Machine-per-model (scaled from {h['n'] / 10:,.0f}) | {h['ours_s']:.3f} s | "
+            f"| same, vs Machine-per-model (scaled from {h['n'] / 10:,.0f}) | "
+            f"{h['ours_s']:.3f} s | "
             f"{h['machine_per_model_s']:.2f} s | {h['machine_vs_ours']:.0f}x faster | "
             f">= 20x faster |",
             f"| memory per version (tracemalloc) | {h['ours_bytes']:.0f} B | "
