@@ -1,0 +1,159 @@
+"""JSON (de)serialisation of what the stores keep, shared so both behave alike.
+
+Values are JSON plus datetimes. A datetime is written as ``{"$datetime": ISO}``
+(microseconds always shown, offset kept) and read back exactly. Object keys
+starting with ``$`` get one more ``$`` on the way in and lose it on the way out,
+so a stored dict can never be mistaken for a tagged value. Tuples come back as
+lists; any other type is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from registration_fsm.domain.events import TransitionEvent
+from registration_fsm.domain.registration import Registration
+from registration_fsm.errors import InvalidArgument, RegistrationError, StoreError
+
+_DATETIME = "$datetime"
+#: What a parser may raise on stored data that is not what was written.
+_UNUSABLE = (RegistrationError, ValueError, TypeError, KeyError, AttributeError)
+
+
+class _Unencodable(Exception):
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+
+
+def dumps(value: Any, what: str) -> str:
+    """``value`` as compact JSON text; :class:`InvalidArgument` if it cannot be stored."""
+    try:
+        return json.dumps(_encode(value, what), separators=(",", ":"), allow_nan=False)
+    except _Unencodable as err:
+        raise InvalidArgument(f"cannot store {err}") from None
+
+
+def loads(text: str, where: str) -> Any:
+    """Read :func:`dumps` output; :class:`StoreError` naming ``where`` if it is unreadable."""
+    if not isinstance(text, str):
+        raise StoreError(f"{where}: expected JSON text, found {type(text).__name__}")
+    try:
+        return json.loads(text, object_hook=_decode_object)
+    except (ValueError, RecursionError) as err:
+        raise StoreError(f"{where}: unreadable JSON ({err})") from None
+
+
+def _encode(value: Any, path: str) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Unencodable(path, f"{value} is not a finite number")
+        return value
+    if isinstance(value, datetime):
+        return {_DATETIME: value.isoformat(timespec="microseconds")}
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Unencodable(path, f"key {key!r} is not a string")
+            out["$" + key if key.startswith("$") else key] = _encode(item, f"{path}.{key}")
+        return out
+    if isinstance(value, list | tuple):
+        return [_encode(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise _Unencodable(path, f"{type(value).__name__} is not JSON")
+
+
+def _decode_object(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and _DATETIME in obj:
+        text = obj[_DATETIME]
+        if not isinstance(text, str):
+            raise ValueError(f"{_DATETIME} holds {text!r}, not an ISO 8601 string")
+        return datetime.fromisoformat(text)
+    if any(key.startswith("$") for key in obj):
+        return {key[1:] if key.startswith("$") else key: item for key, item in obj.items()}
+    return obj
+
+
+@attrs.frozen
+class EncodedSave:
+    """Everything one ``save`` writes, already encoded (so a refusal writes nothing)."""
+
+    registration_id: str
+    info: str
+    versions: tuple[tuple[int, str], ...]
+    events: tuple[str, ...]
+    summary: str | None
+
+
+def encode_save(
+    registration: Registration,
+    events: Iterable[TransitionEvent],
+    summary: Mapping[str, Any] | None,
+) -> EncodedSave:
+    """Check and encode a save's arguments; :class:`InvalidArgument` if they are unusable."""
+    if not isinstance(registration, Registration):
+        raise InvalidArgument(f"expected a Registration, got {type(registration).__name__}")
+    if isinstance(events, TransitionEvent | str | bytes | Mapping) or not isinstance(
+        events, Iterable
+    ):
+        raise InvalidArgument(f"events must be a list of TransitionEvent, got {events!r}")
+    if summary is not None and not isinstance(summary, Mapping):
+        raise InvalidArgument(f"summary must be a mapping or None, got {summary!r}")
+    reg_id = registration.id
+    with registration.lock:  # a consistent snapshot while another thread fires
+        info = registration.to_api()
+        versions = registration.versions_to_api()
+    encoded_events = []
+    for i, event in enumerate(events):
+        if not isinstance(event, TransitionEvent):
+            raise InvalidArgument(f"events[{i}] is a {type(event).__name__}, not a TransitionEvent")
+        if event.registration_id != reg_id:
+            raise InvalidArgument(
+                f"events[{i}] belongs to registration {event.registration_id}, not {reg_id}"
+            )
+        encoded_events.append(dumps(event.to_dict(), f"events[{i}]"))
+    return EncodedSave(
+        reg_id,
+        dumps(info, "registration"),
+        tuple((v["VersionNumber"], dumps(v, f"version {v['VersionNumber']}")) for v in versions),
+        tuple(encoded_events),
+        None if summary is None else dumps(summary, "summary"),
+    )
+
+
+def decode_registration(info: str, versions: Sequence[str], where: str) -> Registration:
+    """Rebuild a registration from its stored JSON; :class:`StoreError` if it is unusable."""
+    data = loads(info, f"{where} info")
+    raw_versions = [loads(text, f"{where} version") for text in versions]
+    try:
+        return Registration.from_api(data, raw_versions)
+    except _UNUSABLE as err:
+        raise StoreError(f"{where}: stored registration is unusable ({err})") from None
+
+
+def decode_summary(text: str | None, where: str) -> dict[str, Any] | None:
+    """A stored summary (None if none was saved)."""
+    if text is None:
+        return None
+    value = loads(text, f"{where} summary")
+    if not isinstance(value, dict):
+        raise StoreError(f"{where} summary: expected an object, found {type(value).__name__}")
+    return value
+
+
+def decode_event(text: str, where: str) -> TransitionEvent:
+    """A stored event; :class:`StoreError` if it is unusable."""
+    data = loads(text, where)
+    if not isinstance(data, dict):
+        raise StoreError(f"{where}: expected an object, found {type(data).__name__}")
+    try:
+        return TransitionEvent.from_dict(data)
+    except _UNUSABLE as err:
+        raise StoreError(f"{where}: stored event is unusable ({err!r})") from None

@@ -1,0 +1,149 @@
+"""MemoryStore: the store port in memory, for tests and short-lived tools."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from registration_fsm.domain.events import TransitionEvent
+from registration_fsm.domain.registration import Registration
+from registration_fsm.errors import StoreError
+from registration_fsm.store import codec
+from registration_fsm.store.base import (
+    UNCHECKED,
+    ExpectedRevision,
+    StoredEvent,
+    StoredRegistration,
+    check_after,
+    check_expected,
+    check_id,
+    check_revision,
+)
+
+
+@attrs.frozen
+class _Row:
+    revision: int
+    info: str
+    versions: tuple[str, ...]
+    summary: str | None
+
+
+class MemoryStore:
+    """The :class:`~registration_fsm.store.Store` port in memory; thread-safe.
+
+    Keeps the same encoded JSON as :class:`SQLiteStore`, so what one refuses or
+    returns the other does too, and nothing read or written is shared.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, _Row] = {}
+        self._events: list[tuple[int, str, str]] = []  # (seq, registration id, JSON)
+        self._last_seq = 0
+        self._closed = False
+
+    def get(self, registration_id: str) -> StoredRegistration | None:
+        """The stored registration, or None if it was never saved."""
+        check_id(registration_id)
+        with self._lock:
+            self._check_open()
+            row = self._rows.get(registration_id)
+        if row is None:
+            return None
+        return _stored(registration_id, row)
+
+    def save(
+        self,
+        registration: Registration,
+        events: Iterable[TransitionEvent] = (),
+        *,
+        summary: Mapping[str, Any] | None = None,
+        expected_revision: ExpectedRevision = UNCHECKED,
+    ) -> int:
+        """Write the registration, its summary and new events atomically (see ``Store``)."""
+        expected = check_expected(expected_revision)
+        enc = codec.encode_save(registration, events, summary)
+        with self._lock:
+            self._check_open()
+            old = self._rows.get(enc.registration_id)
+            check_revision(enc.registration_id, expected, None if old is None else old.revision)
+            revision = 1 if old is None else old.revision + 1
+            self._rows[enc.registration_id] = _Row(
+                revision, enc.info, tuple(text for _n, text in enc.versions), enc.summary
+            )
+            for text in enc.events:
+                self._last_seq += 1
+                self._events.append((self._last_seq, enc.registration_id, text))
+        return revision
+
+    def ids(self) -> list[str]:
+        """Every stored registration id, sorted."""
+        with self._lock:
+            self._check_open()
+            return sorted(self._rows)
+
+    def registrations(self) -> Iterator[Registration]:
+        """Every stored registration, by id, as stored when called."""
+        with self._lock:
+            self._check_open()
+            rows = sorted(self._rows.items())
+        return (
+            codec.decode_registration(r.info, r.versions, f"registration {i!r}") for i, r in rows
+        )
+
+    def events(self, registration_id: str | None = None) -> Iterator[TransitionEvent]:
+        """Stored events in append order, all or one registration's."""
+        return (e.event for e in self.events_with_seq(registration_id))
+
+    def events_with_seq(
+        self, registration_id: str | None = None, *, after: int = 0
+    ) -> Iterator[StoredEvent]:
+        """Events stored when called, with ``seq > after``, in append order."""
+        if registration_id is not None:
+            check_id(registration_id)
+        check_after(after)
+        with self._lock:
+            self._check_open()
+            # seq is the list position + 1, so the tail after ``after`` is a slice.
+            rows = self._events[after:]
+        return (
+            StoredEvent(seq, codec.decode_event(text, f"event {seq}"))
+            for seq, reg_id, text in rows
+            if registration_id is None or reg_id == registration_id
+        )
+
+    def close(self) -> None:
+        """Drop everything; later calls raise :class:`StoreError`."""
+        with self._lock:
+            self._closed = True
+            self._rows.clear()
+            self._events.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+
+
+def _stored(registration_id: str, row: _Row) -> StoredRegistration:
+    where = f"registration {registration_id!r}"
+    return StoredRegistration(
+        codec.decode_registration(row.info, row.versions, where),
+        codec.decode_summary(row.summary, where),
+        row.revision,
+    )

@@ -1,0 +1,296 @@
+"""SQLiteStore: the store port in one SQLite file, shared by threads and processes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Self
+
+from registration_fsm.domain.events import TransitionEvent
+from registration_fsm.domain.registration import Registration
+from registration_fsm.errors import StoreError
+from registration_fsm.store import codec
+from registration_fsm.store.base import (
+    UNCHECKED,
+    ExpectedRevision,
+    StoredEvent,
+    StoredRegistration,
+    check_after,
+    check_expected,
+    check_id,
+    check_revision,
+)
+
+#: ``PRAGMA user_version`` of the schema below.
+SCHEMA_VERSION = 1
+#: ``PRAGMA application_id``: "RFSM", marks a file as a registration store.
+APPLICATION_ID = int.from_bytes(b"RFSM", "big")
+_PAGE = 500
+
+_SCHEMA = """
+CREATE TABLE registrations (
+    id TEXT PRIMARY KEY NOT NULL,
+    revision INTEGER NOT NULL CHECK (revision >= 1),
+    info TEXT NOT NULL,
+    summary TEXT
+);
+CREATE TABLE versions (
+    registration_id TEXT NOT NULL REFERENCES registrations (id),
+    number INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    PRIMARY KEY (registration_id, number)
+) WITHOUT ROWID;
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    registration_id TEXT NOT NULL REFERENCES registrations (id),
+    event TEXT NOT NULL
+);
+CREATE INDEX events_by_registration ON events (registration_id, seq);
+"""
+
+
+class SQLiteStore:
+    """The :class:`~registration_fsm.store.Store` port in an SQLite file.
+
+    WAL journal, so readers never wait for the writer; ``synchronous=FULL``, so
+    a save that returned survives a power cut (saves are few, and a lost one
+    would lose audit events after the API already changed). Each save is one
+    ``BEGIN IMMEDIATE`` transaction; the revision check runs inside it, so it
+    holds across processes. One connection serves all threads behind a lock;
+    other processes wait up to ``timeout`` seconds for the write lock.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        self._path = os.fspath(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(
+                self._path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as err:
+            raise self._error("cannot open", err) from err
+        try:
+            _prepare(conn, self._path)
+        except sqlite3.Error as err:
+            conn.close()
+            raise self._error("cannot open", err) from err
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    def get(self, registration_id: str) -> StoredRegistration | None:
+        """The stored registration, or None if it was never saved."""
+        check_id(registration_id)
+        with self._transaction("DEFERRED", f"read registration {registration_id!r}") as conn:
+            row = conn.execute(
+                "SELECT revision, info, summary FROM registrations WHERE id = ?",
+                (registration_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            versions = conn.execute(
+                "SELECT info FROM versions WHERE registration_id = ? ORDER BY number",
+                (registration_id,),
+            ).fetchall()
+        where = f"registration {registration_id!r}"
+        revision, info, summary = row
+        return StoredRegistration(
+            codec.decode_registration(info, [v for (v,) in versions], where),
+            codec.decode_summary(summary, where),
+            _revision(revision, where),
+        )
+
+    def save(
+        self,
+        registration: Registration,
+        events: Iterable[TransitionEvent] = (),
+        *,
+        summary: Mapping[str, Any] | None = None,
+        expected_revision: ExpectedRevision = UNCHECKED,
+    ) -> int:
+        """Write the registration, its summary and new events atomically (see ``Store``)."""
+        expected = check_expected(expected_revision)
+        enc = codec.encode_save(registration, events, summary)
+        reg_id = enc.registration_id
+        where = f"registration {reg_id!r}"
+        with self._transaction("IMMEDIATE", f"save {where}") as conn:
+            row = conn.execute("SELECT revision FROM registrations WHERE id = ?", (reg_id,))
+            found = row.fetchone()
+            old = None if found is None else _revision(found[0], where)
+            check_revision(reg_id, expected, old)
+            revision = 1 if old is None else old + 1
+            if old is None:
+                conn.execute(
+                    "INSERT INTO registrations (id, revision, info, summary) VALUES (?, ?, ?, ?)",
+                    (reg_id, revision, enc.info, enc.summary),
+                )
+            else:
+                conn.execute(
+                    "UPDATE registrations SET revision = ?, info = ?, summary = ? WHERE id = ?",
+                    (revision, enc.info, enc.summary, reg_id),
+                )
+            conn.execute("DELETE FROM versions WHERE registration_id = ?", (reg_id,))
+            conn.executemany(
+                "INSERT INTO versions (registration_id, number, info) VALUES (?, ?, ?)",
+                [(reg_id, n, text) for n, text in enc.versions],
+            )
+            conn.executemany(
+                "INSERT INTO events (registration_id, event) VALUES (?, ?)",
+                [(reg_id, text) for text in enc.events],
+            )
+        return revision
+
+    def ids(self) -> list[str]:
+        """Every stored registration id, sorted."""
+        with self._transaction("DEFERRED", "list registrations") as conn:
+            rows = conn.execute("SELECT id FROM registrations ORDER BY id").fetchall()
+        return [reg_id for (reg_id,) in rows]
+
+    def registrations(self) -> Iterator[Registration]:
+        """Every stored registration, by id, as stored when called."""
+        with self._transaction("DEFERRED", "read registrations") as conn:
+            infos = conn.execute("SELECT id, info FROM registrations ORDER BY id").fetchall()
+            rows = conn.execute(
+                "SELECT registration_id, info FROM versions ORDER BY registration_id, number"
+            ).fetchall()
+        versions: dict[str, list[str]] = {}
+        for reg_id, text in rows:
+            versions.setdefault(reg_id, []).append(text)
+        return (
+            codec.decode_registration(info, versions.get(i, []), f"registration {i!r}")
+            for i, info in infos
+        )
+
+    def events(self, registration_id: str | None = None) -> Iterator[TransitionEvent]:
+        """Stored events in append order, all or one registration's."""
+        return (e.event for e in self.events_with_seq(registration_id))
+
+    def events_with_seq(
+        self, registration_id: str | None = None, *, after: int = 0
+    ) -> Iterator[StoredEvent]:
+        """Events stored when called, with ``seq > after``, in append order (read in pages)."""
+        if registration_id is not None:
+            check_id(registration_id)
+        check_after(after)
+        with self._transaction("DEFERRED", "read events") as conn:
+            (last,) = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        return self._event_pages(registration_id, after, last)
+
+    def _event_pages(self, reg_id: str | None, after: int, last: int) -> Iterator[StoredEvent]:
+        # seq grows in commit order (writers are serialised), so paging by seq
+        # up to the max seen at the call neither skips nor repeats an event.
+        query = "SELECT seq, event FROM events WHERE seq > ? AND seq <= ?"
+        if reg_id is not None:
+            query += " AND registration_id = ?"
+        query += " ORDER BY seq LIMIT ?"
+        while after < last:
+            params = (after, last) + (() if reg_id is None else (reg_id,)) + (_PAGE,)
+            with self._transaction("DEFERRED", "read events") as conn:
+                rows = conn.execute(query, params).fetchall()
+            if not rows:
+                return
+            for seq, text in rows:
+                yield StoredEvent(seq, codec.decode_event(text, f"event {seq}"))
+            after = rows[-1][0]
+
+    def close(self) -> None:
+        """Close the connection; later calls raise :class:`StoreError`. Idempotent."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                try:
+                    conn.close()
+                except sqlite3.Error as err:
+                    raise self._error("cannot close", err) from err
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"SQLiteStore({self._path!r}, {state})"
+
+    @contextmanager
+    def _transaction(self, mode: str, what: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise StoreError(f"{self._path}: cannot {what}: the store is closed")
+            try:
+                conn.execute(f"BEGIN {mode}")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as err:
+                raise self._error(f"cannot {what}", err) from err
+
+    def _error(self, what: str, err: sqlite3.Error) -> StoreError:
+        return StoreError(f"{self._path}: {what}: {err}")
+
+
+def _prepare(conn: sqlite3.Connection, path: str) -> None:
+    """Set the pragmas; create the schema in a new file, check it in an existing one."""
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if _schema_ok(conn, path):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _schema_ok(conn, path):  # another process may have just created it
+            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise StoreError(f"{path}: not a registration store (it has other tables)")
+            # executescript() would commit first; run the statements one by one.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _schema_ok(conn: sqlite3.Connection, path: str) -> bool:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+    if version == 0 and app_id == 0:
+        return False
+    if app_id != APPLICATION_ID:
+        raise StoreError(f"{path}: not a registration store (application_id {app_id})")
+    if version != SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: schema version {version}; this library reads version {SCHEMA_VERSION}"
+        )
+    return True
+
+
+def _revision(value: object, where: str) -> int:
+    if type(value) is not int or value < 1:
+        raise StoreError(f"{where}: stored revision {value!r} is not a revision")
+    return value
