@@ -17,6 +17,7 @@
     ├── InvalidArgument            bad input to a library call (also a ValueError)
     │   ├── UnknownTrigger         .trigger
     │   └── ClockError             a naive or backwards timestamp
+    ├── NotTracked                 the registration is not in the local state
     ├── StoreError                 local state cannot be read or written
     │   └── StaleWrite             another writer changed the registration first
     └── SubscriberError            .event, .errors: the change happened, a subscriber failed
@@ -58,6 +59,8 @@ class ConflictError(RegistrationError):
         self.resource_id = resource_id
         self.resource_type = resource_type
         self.request_id = request_id
+        #: Set by the synchronizer: the registration as re-pulled after the conflict.
+        self.registration: Any = None
 
 
 class TransitionNotAllowed(ConflictError):
@@ -74,7 +77,9 @@ class TransitionNotAllowed(ConflictError):
         resource_id: str | None = None,
     ) -> None:
         allowed_text = ", ".join(allowed) if allowed else "none"
-        message = f"cannot {trigger!r} a version in status {status}; allowed triggers: {allowed_text}"
+        message = (
+            f"cannot {trigger!r} a version in status {status}; allowed triggers: {allowed_text}"
+        )
         if detail:
             message = f"{message} ({detail})"
         super().__init__(message, reason=reason, resource_id=resource_id)
@@ -224,6 +229,14 @@ class UnknownTrigger(InvalidArgument):
 
 class ClockError(InvalidArgument):
     """A clock gave a naive timestamp, or one earlier than the version's history."""
+
+
+class NotTracked(RegistrationError):
+    """The registration is not in the local state: sync it first."""
+
+    def __init__(self, registration_id: str) -> None:
+        super().__init__(f"registration {registration_id!r} is not tracked locally; sync it first")
+        self.registration_id = registration_id
 
 
 class StoreError(RegistrationError):

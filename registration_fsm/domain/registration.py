@@ -288,6 +288,42 @@ class Registration:
         self.publish(events)
         return events[0]
 
+    def check(self, trigger: str, *, version: int | None = None, **details: Any) -> None:
+        """Raise what :meth:`fire` would raise now (discard: the built-in guards); no change."""
+        if trigger == "discard":
+            failed = self.discard_refusals()
+            if failed:
+                raise DiscardNotAllowed(failed, resource_id=self.id)
+            return
+        with self._lock:
+            self._plan(trigger, version, None, details)
+
+    def _plan(
+        self, trigger: str, number: int | None, clock: Clock | None, details: Mapping[str, Any]
+    ) -> tuple[RegistrationVersion, datetime, RegistrationVersion | None]:
+        """The version ``trigger`` moves, when, and the approval it archives; or raise."""
+        target = self._target(trigger, number)
+        self._refuse_if_ended(trigger, target)
+        try:
+            at, _ = target.prepare(trigger, clock=clock, details=details)
+            dest = _destination(target.status, trigger, details)
+            if dest.is_open and target.number != self.current_version_number:
+                raise TransitionNotAllowed(
+                    trigger,
+                    str(target.status),
+                    target.allowed_triggers(),
+                    detail=f"only the current version may become {dest}",
+                    resource_id=self.id,
+                )
+            older = None
+            if dest == VersionStatus.APPROVED:
+                older = self._approved_other_than(target.number)
+            if older is not None:
+                older.prepare("archive", clock=_fixed(at), details={})
+        except TransitionNotAllowed as err:
+            raise with_conflict_reason(err, trigger) from None
+        return target, at, older
+
     def _apply(
         self,
         trigger: str,
@@ -298,28 +334,8 @@ class Registration:
         cause: EventCause,
         details: Mapping[str, Any],
     ) -> list[TransitionEvent]:
-        target = self._target(trigger, number)
-        self._refuse_if_ended(trigger, target)
-        fixed: Clock | None = None
-        try:
-            at, _ = target.prepare(trigger, clock=clock, details=details)
-            fixed = _fixed(at)
-            dest = _destination(target.status, trigger, details)
-            if dest.is_open and target.number != self.current_version_number:
-                raise TransitionNotAllowed(
-                    trigger,
-                    str(target.status),
-                    target.allowed_triggers(),
-                    detail=f"only the current version may become {dest}",
-                    resource_id=self.id,
-                )
-            older = (
-                self._approved_other_than(target.number) if dest == VersionStatus.APPROVED else None
-            )
-            if older is not None:
-                older.prepare("archive", clock=fixed, details={})
-        except TransitionNotAllowed as err:
-            raise _with_reason(err, trigger, self.id) from None
+        target, at, older = self._plan(trigger, number, clock, details)
+        fixed = _fixed(at)
         events = [
             target.fire(trigger, clock=fixed, actor=actor, reason=reason, cause=cause, **details)
         ]
@@ -333,32 +349,37 @@ class Registration:
                     cause=cause,
                 )
             )
-        self._refresh_status()
+        self.refresh_status()
         return events
+
+    def check_create_version(self) -> None:
+        """Raise the conflict :meth:`create_version` would raise now; change nothing."""
+        current = self.current_version
+        if self.status in ENDED_REGISTRATION_STATUSES or current.status.is_open:
+            why = (
+                f"registration is {self.status}"
+                if self.status in ENDED_REGISTRATION_STATUSES
+                else f"current version {current.number} is {current.status}"
+            )
+            raise ConflictError(
+                f"cannot create a new version: {why}",
+                reason=CREATE_NOT_ALLOWED,
+                resource_id=self.id,
+            )
+        if current.number >= p.VERSION_MAX:
+            raise ConflictError(
+                f"cannot create a new version: {p.VERSION_MAX} versions is the maximum",
+                reason=CREATE_NOT_ALLOWED,
+                resource_id=self.id,
+            )
 
     def create_version(
         self, *, clock: Clock | None = None, actor: str | None = None
     ) -> TransitionEvent:
         """Open version n+1 in DRAFT; the current version must be closed."""
         with self._lock:
+            self.check_create_version()
             current = self.current_version
-            if self.status in ENDED_REGISTRATION_STATUSES or current.status.is_open:
-                why = (
-                    f"registration is {self.status}"
-                    if self.status in ENDED_REGISTRATION_STATUSES
-                    else f"current version {current.number} is {current.status}"
-                )
-                raise ConflictError(
-                    f"cannot create a new version: {why}",
-                    reason=CREATE_NOT_ALLOWED,
-                    resource_id=self.id,
-                )
-            if current.number >= p.VERSION_MAX:
-                raise ConflictError(
-                    f"cannot create a new version: {p.VERSION_MAX} versions is the maximum",
-                    reason=CREATE_NOT_ALLOWED,
-                    resource_id=self.id,
-                )
             at = read_clock(clock)
             latest = max(v.history.latest() for v in self.versions.values())
             if at < latest:
@@ -370,7 +391,7 @@ class Registration:
                 self.id, self.arn, current.number + 1, clock=_fixed(at)
             )
             self.versions[version.number] = version
-            self._refresh_status()
+            self.refresh_status()
             event = version.created_event(actor=actor)
         self.publish([event])
         return event
@@ -408,7 +429,7 @@ class Registration:
             if failed:
                 raise DiscardNotAllowed(failed, resource_id=self.id)
             event = self.current_version.fire("discard", clock=clock, actor=actor, reason=reason)
-            self._refresh_status()
+            self.refresh_status()
         self.publish([event])
         return event
 
@@ -450,7 +471,8 @@ class Registration:
                 return v
         return None
 
-    def _refresh_status(self) -> None:
+    def refresh_status(self) -> None:
+        """Derive the registration status from the versions (see registration_status)."""
         current = self.current_version
         self.status = derive_registration_status(
             self.status,
@@ -471,17 +493,11 @@ def _destination(status: VersionStatus, trigger: str, details: Mapping[str, Any]
     raise TransitionNotAllowed(trigger, str(status), RULES.allowed[status])
 
 
-def _with_reason(err: TransitionNotAllowed, trigger: str, reg_id: str) -> TransitionNotAllowed:
-    if err.reason is not None or trigger not in CONFLICT_REASONS:
-        return err
-    return TransitionNotAllowed(
-        err.trigger,
-        err.status,
-        err.allowed,
-        detail=None,
-        reason=CONFLICT_REASONS[trigger],
-        resource_id=reg_id,
-    )
+def with_conflict_reason(err: TransitionNotAllowed, trigger: str) -> TransitionNotAllowed:
+    """``err`` carrying the API's ConflictException reason for ``trigger``, if it has one."""
+    if err.reason is None and trigger in CONFLICT_REASONS:
+        err.reason = CONFLICT_REASONS[trigger]
+    return err
 
 
 def _parse_version(

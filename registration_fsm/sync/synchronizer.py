@@ -1,0 +1,412 @@
+"""Synchronizer: keep local registrations in step with an API, and send commands to it.
+
+Reads: :meth:`sync` pulls summaries (DescribeRegistrations), then the versions of
+each registration whose summary changed (DescribeRegistrationVersions, several at
+once), and saves each registration with the events that explain the change in one
+store transaction. Commands check local guards first (a refusal costs no request),
+call the API, then apply its answer. A conflict from the API re-pulls the
+registration and raises the conflict carrying the fresh state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import attrs
+
+from registration_fsm.adapters.ids import check_registration_id
+from registration_fsm.domain.events import EventCause, TransitionEvent
+from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy, Guard
+from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.statuses import RegistrationStatus
+from registration_fsm.domain.version import RegistrationVersion
+from registration_fsm.errors import (
+    ApiError,
+    ConflictError,
+    DiscardNotAllowed,
+    InvalidApiData,
+    InvalidArgument,
+    NotFoundError,
+    NotTracked,
+    StaleWrite,
+    SubscriberError,
+)
+from registration_fsm.ports import RegistrationApi
+from registration_fsm.store.base import Store, StoredRegistration
+from registration_fsm.store.memory import MemoryStore
+from registration_fsm.sync.reconcile import Difference, registration_difference
+from registration_fsm.sync.report import SyncReport
+
+_log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+class Synchronizer:
+    """Local registrations that follow an API (see the module docstring).
+
+    Args:
+        api: any :class:`RegistrationApi` (the emulator, boto3...).
+        store: where local state lives (default: a new :class:`MemoryStore`).
+        concurrency: DescribeRegistrationVersions requests in flight at once.
+        page_size: MaxResults for the describe calls.
+        retries_on_stale: how often a save that lost to another writer is redone.
+    """
+
+    def __init__(
+        self,
+        api: RegistrationApi,
+        store: Store | None = None,
+        *,
+        concurrency: int = 8,
+        page_size: int = 100,
+        retries_on_stale: int = 3,
+    ) -> None:
+        if type(concurrency) is not int or not 1 <= concurrency <= 64:
+            raise InvalidArgument(f"concurrency must be 1..64, got {concurrency!r}")
+        if type(page_size) is not int or not 1 <= page_size <= 100:
+            raise InvalidArgument(f"page_size must be 1..100, got {page_size!r}")
+        self.api = api
+        self.store: Store = store if store is not None else MemoryStore()
+        self.concurrency = concurrency
+        self.page_size = page_size
+        self.retries_on_stale = retries_on_stale
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+        self._subscribers: list[Callable[[TransitionEvent], object]] = []
+
+    # -- reading --------------------------------------------------------
+
+    def get(self, registration_id: str) -> Registration:
+        """The local registration; :class:`NotTracked` if it was never synced."""
+        stored = self.store.get(registration_id)
+        if stored is None:
+            raise NotTracked(registration_id)
+        return stored.registration
+
+    def registrations(self) -> Iterator[Registration]:
+        """Every local registration."""
+        return self.store.registrations()
+
+    def subscribe(self, subscriber: Callable[[TransitionEvent], object]) -> Callable[[], None]:
+        """Deliver every event saved (remote and local) to ``subscriber``; returns an unsubscribe.
+
+        Delivered after the save; a subscriber that raises does not undo it (see
+        :class:`SubscriberError`).
+        """
+        if not callable(subscriber):
+            raise InvalidArgument(f"subscriber must be callable, got {subscriber!r}")
+        self._subscribers.append(subscriber)
+        return lambda: (
+            self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
+        )
+
+    # -- sync -----------------------------------------------------------
+
+    def sync(
+        self,
+        registration_ids: Sequence[str] | None = None,
+        full: bool = False,
+        *,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Pull registrations (all, or ``registration_ids``) and reconcile them.
+
+        Registrations whose DescribeRegistrations summary is unchanged are not
+        described again unless ``full``. ``progress(done, total)`` is called as
+        registrations are handled.
+        """
+        ids = (
+            None
+            if registration_ids is None
+            else [check_registration_id(i) for i in registration_ids]
+        )
+        before = dict(self.api.calls)
+        report = SyncReport()
+        summaries, gone = self._summaries(ids)
+        for registration_id in gone:
+            self._mark_deleted(registration_id, report)
+        todo: list[dict[str, Any]] = []
+        for summary in summaries:
+            stored = self.store.get(summary["RegistrationId"])
+            if not full and stored is not None and stored.summary == summary:
+                report.unchanged.append(summary["RegistrationId"])
+            else:
+                todo.append(summary)
+        done = len(report.unchanged)
+        total = done + len(todo)
+        if progress is not None:
+            progress(done, total)
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for registration_id, outcome in zip(
+                (s["RegistrationId"] for s in todo), pool.map(self._pull_one, todo), strict=True
+            ):
+                done += 1
+                if isinstance(outcome, Exception):
+                    report.failed[registration_id] = f"{type(outcome).__name__}: {outcome}"
+                else:
+                    report.changed.append(registration_id)
+                    report.events.extend(outcome.events)
+                    report.anomalies.extend(outcome.anomalies)
+                if progress is not None:
+                    progress(done, total)
+        report.api_calls = _delta(before, self.api.calls)
+        self._publish(report.events)
+        return report
+
+    def _summaries(self, ids: list[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
+        """Summaries to consider, and tracked ids the API no longer has."""
+        if ids is None:
+            summaries = list(self.api.describe_registrations(page_size=self.page_size))
+            listed = {s["RegistrationId"] for s in summaries}
+            return summaries, [i for i in self.store.ids() if i not in listed]
+        summaries, gone = [], []
+        for start in range(0, len(ids), 5):
+            batch = ids[start : start + 5]
+            try:
+                summaries.extend(self.api.describe_registrations(registration_ids=batch))
+            except NotFoundError:
+                for one in batch:  # find which of the batch is gone
+                    try:
+                        summaries.extend(self.api.describe_registrations(registration_ids=[one]))
+                    except NotFoundError:
+                        gone.append(one)
+        return summaries, [i for i in gone if self.store.get(i) is not None]
+
+    def _pull_one(self, summary: dict[str, Any]) -> Difference | Exception:
+        registration_id = summary["RegistrationId"]
+        try:
+            versions = list(
+                self.api.describe_registration_versions(registration_id, page_size=self.page_size)
+            )
+            remote = Registration.from_api(summary, versions)
+            return self._save_remote(remote, summary)
+        except (ApiError, InvalidApiData, StaleWrite) as err:
+            _log.warning("sync of %s failed: %s", registration_id, err)
+            return err
+
+    def _save_remote(
+        self,
+        remote: Registration,
+        summary: Mapping[str, Any] | None,
+        *,
+        cause: EventCause = EventCause.REMOTE,
+        annotate: Callable[[TransitionEvent], TransitionEvent] | None = None,
+    ) -> Difference:
+        """Adopt ``remote`` and save it with the events from the stored state."""
+        with self._lock_for(remote.id):
+            for attempt in range(self.retries_on_stale + 1):
+                stored = self.store.get(remote.id)
+                local = stored.registration if stored is not None else None
+                diff = registration_difference(local, remote, cause=cause)
+                events = diff.events
+                if annotate is not None:
+                    events = tuple(annotate(e) for e in events)
+                try:
+                    self.store.save(
+                        remote,
+                        events,
+                        summary=summary,
+                        expected_revision=stored.revision if stored is not None else None,
+                    )
+                except StaleWrite:
+                    if attempt == self.retries_on_stale:
+                        raise
+                    continue
+                return Difference(events, diff.anomalies)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _mark_deleted(self, registration_id: str, report: SyncReport) -> None:
+        with self._lock_for(registration_id):
+            stored = self.store.get(registration_id)
+            if stored is None or stored.registration.status == RegistrationStatus.DELETED:
+                return
+            registration = stored.registration
+            registration.status = RegistrationStatus.DELETED
+            self.store.save(registration, (), summary=None, expected_revision=stored.revision)
+            report.deleted.append(registration_id)
+
+    # -- commands -------------------------------------------------------
+
+    def create(
+        self,
+        registration_type: str,
+        *,
+        client_token: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Registration:
+        """CreateRegistration, then pull the new registration; returns it."""
+        result = self.api.create_registration(
+            registration_type, client_token=client_token, tags=tags
+        )
+        report = self.sync([result["RegistrationId"]], full=True)
+        if report.failed:
+            raise next(iter(self._failures(report)))
+        return self.get(result["RegistrationId"])
+
+    def submit(
+        self, registration_id: str, *, aws_review: bool = False, actor: str | None = None
+    ) -> TransitionEvent:
+        """SubmitRegistrationVersion on the current DRAFT version."""
+
+        def check(reg: Registration) -> None:
+            reg.check("submit", aws_review=aws_review)
+
+        return self._command(
+            registration_id,
+            "submit",
+            check,
+            lambda: self.api.submit_registration_version(registration_id, aws_review=aws_review),
+            actor=actor,
+        )
+
+    def create_version(self, registration_id: str, *, actor: str | None = None) -> TransitionEvent:
+        """CreateRegistrationVersion: a new DRAFT on a closed current version."""
+
+        return self._command(
+            registration_id,
+            "create",
+            Registration.check_create_version,
+            lambda: self.api.create_registration_version(registration_id),
+            actor=actor,
+        )
+
+    def discard(
+        self,
+        registration_id: str,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+        guards: Sequence[Guard] = (),
+        policy: DiscardPolicy = DEFAULT_DISCARD_POLICY,
+    ) -> TransitionEvent:
+        """DiscardRegistrationVersion, if every local guard allows it (else DiscardNotAllowed)."""
+
+        def check(reg: Registration) -> None:
+            failed = reg.discard_refusals(actor=actor, reason=reason, guards=guards, policy=policy)
+            if failed:
+                raise DiscardNotAllowed(failed, resource_id=reg.id)
+
+        return self._command(
+            registration_id,
+            "discard",
+            check,
+            lambda: self.api.discard_registration_version(registration_id),
+            actor=actor,
+            reason=reason,
+        )
+
+    def delete(self, registration_id: str, *, actor: str | None = None) -> Registration:
+        """DeleteRegistration; the local registration is kept with status DELETED."""
+        check_registration_id(registration_id)
+        with self._lock_for(registration_id):
+            stored = self._stored_or_pull(registration_id)
+            if stored.registration.status == RegistrationStatus.DELETED:
+                raise ConflictError(
+                    f"registration {registration_id} is already deleted",
+                    reason="RESOURCE_DELETION_NOT_ALLOWED",
+                    resource_id=registration_id,
+                )
+            result = self._call_or_repull(
+                registration_id, lambda: self.api.delete_registration(registration_id)
+            )
+            registration = stored.registration
+            registration.status = RegistrationStatus(result["RegistrationStatus"])
+            self.store.save(registration, (), summary=None, expected_revision=stored.revision)
+            _log.info("registration %s deleted by %s", registration_id, actor or "unknown actor")
+            return registration
+
+    def _command(
+        self,
+        registration_id: str,
+        trigger: str,
+        check: Callable[[Registration], None],
+        call: Callable[[], dict[str, Any]],
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> TransitionEvent:
+        check_registration_id(registration_id)
+        with self._lock_for(registration_id):
+            stored = self._stored_or_pull(registration_id)
+            check(stored.registration)
+            result = self._call_or_repull(registration_id, call)
+            version = RegistrationVersion.from_api(result)
+            registration = stored.registration
+            registration.versions[version.number] = version
+            registration.refresh_status()
+
+            def annotate(event: TransitionEvent) -> TransitionEvent:
+                if event.version_number != version.number or event.trigger != trigger:
+                    return event
+                return attrs.evolve(event, cause=EventCause.LOCAL, actor=actor, reason=reason)
+
+            diff = self._save_remote(registration, None, cause=EventCause.REMOTE, annotate=annotate)
+        self._publish(diff.events)
+        mine = [
+            e for e in diff.events if e.trigger == trigger and e.version_number == version.number
+        ]
+        if not mine:
+            raise ConflictError(
+                f"the API answered {trigger!r} with version {version.number} in {version.status}",
+                resource_id=registration_id,
+            )
+        return mine[-1]
+
+    def _stored_or_pull(self, registration_id: str) -> StoredRegistration:
+        stored = self.store.get(registration_id)
+        if stored is None:
+            report = self.sync([registration_id], full=True)
+            if report.failed:
+                raise next(iter(self._failures(report)))
+            stored = self.store.get(registration_id)
+            if stored is None:
+                raise NotTracked(registration_id)
+        return stored
+
+    def _call_or_repull(
+        self, registration_id: str, call: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        try:
+            return call()
+        except ConflictError as conflict:
+            try:
+                self.sync([registration_id], full=True)
+                conflict.registration = self.get(registration_id)
+            except Exception as err:  # the conflict is the news; a failed re-pull is logged
+                _log.warning("re-pull of %s after a conflict failed: %s", registration_id, err)
+            raise
+
+    def _failures(self, report: SyncReport) -> Iterator[ApiError]:
+        for registration_id, message in report.failed.items():
+            yield ApiError(f"pull of {registration_id} failed: {message}")
+
+    def _lock_for(self, registration_id: str) -> threading.RLock:
+        with self._locks_guard:
+            lock = self._locks.get(registration_id)
+            if lock is None:
+                lock = self._locks[registration_id] = threading.RLock()
+            return lock
+
+    def _publish(self, events: Sequence[TransitionEvent]) -> None:
+        errors: list[BaseException] = []
+        for event in events:
+            for subscriber in tuple(self._subscribers):
+                try:
+                    subscriber(event)
+                except Exception as exc:
+                    _log.exception("subscriber %r raised on %s", subscriber, event.describe())
+                    errors.append(exc)
+        if errors:
+            raise SubscriberError(events[0], errors)
+
+
+def _delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
+    out = Counter(dict(after))
+    out.subtract(before)
+    return {k: v for k, v in sorted(out.items()) if v}
