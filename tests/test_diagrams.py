@@ -1,0 +1,356 @@
+"""Diagrams: the text matches LIFECYCLE, and the real Mermaid and Graphviz accept it.
+
+Mermaid text is parsed by the Mermaid library under Node (tools/mermaid-check);
+DOT is rendered by Graphviz ``dot``. Without them these tests skip, unless
+REGISTRATION_FSM_REQUIRE_TOOLS is set (CI), where a missing tool fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
+
+from registration_fsm import (
+    LIFECYCLE,
+    Registration,
+    RegistrationError,
+    RegistrationVersion,
+    VersionStatus,
+)
+from registration_fsm.diagrams import (
+    GraphvizNotFound,
+    RenderError,
+    build_model,
+    render,
+    to_dot,
+    to_mermaid,
+)
+from registration_fsm.domain.lifecycle import RULES
+from registration_fsm.errors import InvalidArgument
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKER = ROOT / "tools" / "mermaid-check"
+REQUIRED = os.environ.get("REGISTRATION_FSM_REQUIRE_TOOLS", "") not in ("", "0")
+STAR = "[*]"
+SVG = "{http://www.w3.org/2000/svg}"
+Rel = tuple[str, str, str]
+
+
+def _missing(what: str, how: str) -> None:
+    message = f"{what} is not installed ({how})"
+    if REQUIRED:
+        pytest.fail(f"REGISTRATION_FSM_REQUIRE_TOOLS is set but {message}")
+    pytest.skip(message)
+
+
+class Mermaid:
+    """The real Mermaid parser (tools/mermaid-check/parse.mjs) in one Node process."""
+
+    def __init__(self, proc: subprocess.Popen[str], stderr: IO[bytes]) -> None:
+        self.proc, self.stderr = proc, stderr
+
+    def parse(self, text: str) -> dict[str, Any]:
+        """What Mermaid parsed: states, relations and classes, or an ``error``."""
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None
+        assert stdout is not None
+        stdin.write(json.dumps(text) + "\n")
+        stdin.flush()
+        line = stdout.readline()
+        if not line:
+            self.stderr.seek(0)
+            pytest.fail(f"the Mermaid checker died: {self.stderr.read().decode()}")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+
+@pytest.fixture(scope="module")
+def mermaid() -> Iterator[Mermaid]:
+    node = shutil.which("node")
+    if node is None or not (CHECKER / "node_modules" / "mermaid").is_dir():
+        _missing("Node or the Mermaid checker", "npm ci --prefix tools/mermaid-check")
+    command = [str(node), str(CHECKER / "parse.mjs"), "--lines"]
+    with (
+        tempfile.TemporaryFile() as stderr,
+        subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, encoding="utf-8"
+        ) as proc,
+    ):
+        yield Mermaid(proc, stderr)
+
+
+def expected_relations() -> list[Rel]:
+    """LIFECYCLE's edges, read straight from the table, plus the terminal exits."""
+    out: list[Rel] = []
+    for t in LIFECYCLE:
+        label = t.trigger if t.when is None else f"{t.trigger} ({t.when})"
+        out += [(str(s), str(t.dest), label) for s in t.sources] or [(STAR, str(t.dest), label)]
+    out += [(str(s), STAR, "") for s in RULES.terminal]
+    return sorted(out)
+
+
+def parsed_graph(result: dict[str, Any]) -> tuple[set[str], list[Rel]]:
+    """(state ids, sorted relations) with [*] for Mermaid's start and end states."""
+    kinds = {s["id"]: s["kind"] for s in result["states"]}
+    name = {i: (STAR if k in ("start", "end") else i) for i, k in kinds.items()}
+    states = {i for i, k in kinds.items() if k == "state"}
+    rels = sorted((name[r["from"]], name[r["to"]], r["label"]) for r in result["relations"])
+    return states, rels
+
+
+def mermaid_problems(mermaid: Mermaid, text: str) -> list[str]:
+    """Why Mermaid's reading of ``text`` differs from LIFECYCLE (empty: it matches)."""
+    result = mermaid.parse(text)
+    if "error" in result:
+        return [f"Mermaid refused it: {result['error']}"]
+    states, rels = parsed_graph(result)
+    problems = [f"diagram type {result['diagramType']}"] * (result["diagramType"] != "stateDiagram")
+    want_states = {str(s) for s in VersionStatus}
+    problems += [f"missing state {s}" for s in sorted(want_states - states)]
+    problems += [f"extra state {s!r}" for s in sorted(states - want_states)]
+    want = expected_relations()
+    problems += [f"missing edge {r}" for r in want if r not in rels]
+    problems += [f"extra edge {r}" for r in rels if r not in want]
+    if len(rels) != len(want):
+        problems.append(f"{len(rels)} edges, expected {len(want)}")
+    return problems
+
+
+def approved_registration(clock: TickingClock) -> Registration:
+    reg = Registration.new(REG_ID, REG_ARN, REG_TYPE, clock=clock)
+    for trigger in ("submit", "begin_review", "require_authentication", "authenticate"):
+        reg.fire(trigger, clock=clock)
+    reg.fire("approve", clock=clock)
+    return reg
+
+
+def with_status(version: RegistrationVersion, status: str) -> RegistrationVersion:
+    data = {**version.to_api(), "RegistrationVersionStatus": status}
+    return RegistrationVersion.from_api(data, registration_id=REG_ID, registration_arn=REG_ARN)
+
+
+# -- the model -------------------------------------------------------------
+
+
+def test_model_has_one_edge_per_source_and_marks_flags() -> None:
+    model = build_model()
+    assert len(model.edges) == sum(max(1, len(t.sources)) for t in LIFECYCLE)
+    assert [s.id for s in model.states if s.initial] == ["DRAFT"]
+    assert {s.id for s in model.states if s.terminal} == {str(s) for s in RULES.terminal}
+    guards = {e.source: e.guards for e in model.edges if e.trigger == "discard"}
+    assert guards["SUBMITTED"] == ("current version", "status SUBMITTED", "registration open")
+    assert "status DRAFT if DiscardPolicy allows it" in guards["DRAFT"]
+    assert all(not e.guards for e in model.edges if e.trigger != "discard")
+    assert not any(s.current or s.visited for s in model.states)
+
+
+def test_highlight_orders_history_by_time_and_numbers_the_path(clock: TickingClock) -> None:
+    model = build_model(approved_registration(clock))
+    path = sorted((e.step, e.source, e.dest) for e in model.edges if e.step is not None)
+    assert path == [
+        (1, None, "DRAFT"),
+        (2, "DRAFT", "SUBMITTED"),
+        (3, "SUBMITTED", "REQUIRES_AUTHENTICATION"),  # the first REVIEWING stamp was overwritten
+        (4, "REQUIRES_AUTHENTICATION", "REVIEWING"),
+        (5, "REVIEWING", "APPROVED"),
+    ]
+    assert [s.id for s in model.states if s.current] == ["APPROVED"]
+
+
+def test_highlight_fills_an_unstamped_status_from_the_lifecycle(clock: TickingClock) -> None:
+    reg = Registration.new(REG_ID, REG_ARN, REG_TYPE, clock=clock)
+    for trigger in ("submit", "begin_review", "require_offline_review"):
+        reg.fire(trigger, clock=clock)
+    model = build_model(reg.current_version)
+    on_path = {(e.source, e.dest) for e in model.edges if e.on_path}
+    assert ("REVIEWING", "REQUIRES_OFFLINE_REVIEW") in on_path
+    assert model.state("REQUIRES_OFFLINE_REVIEW").current
+
+
+def test_unknown_status_becomes_an_extra_state(clock: TickingClock) -> None:
+    version = with_status(approved_registration(clock).current_version, "NEW-THING 2")
+    state = build_model(version).state("NEW-THING 2")
+    assert (state.known, state.current, state.label) == (
+        False,
+        True,
+        "NEW-THING 2 (unknown status)",
+    )
+    assert re.fullmatch(r"[A-Za-z_]\w*", state.id)
+
+
+def test_highlight_rejects_other_objects() -> None:
+    with pytest.raises(InvalidArgument, match="highlight"):
+        to_mermaid(highlight="DRAFT")  # type: ignore[arg-type]
+
+
+# -- Mermaid, parsed by the real library -----------------------------------
+
+
+def test_mermaid_parses_to_exactly_the_lifecycle(mermaid: Mermaid) -> None:
+    assert mermaid_problems(mermaid, to_mermaid()) == []
+
+
+def test_mermaid_options_keep_the_graph_and_show_up_in_labels(
+    mermaid: Mermaid, clock: TickingClock
+) -> None:
+    reg = approved_registration(clock)
+    text = to_mermaid(show_guards=True, show_cause=True, show_inferred=True, highlight=reg)
+    result = mermaid.parse(text)
+    states, rels = parsed_graph(result)
+    assert states == {str(s) for s in VersionStatus}
+    assert sorted((a, b) for a, b, _ in rels) == sorted((a, b) for a, b, _ in expected_relations())
+    labels = {(a, b): label for a, b, label in rels}
+    assert labels["SUBMITTED", "DISCARDED"] == (
+        "«customer» discard [current version, status SUBMITTED, registration open]"
+    )
+    assert (
+        labels["REVIEWING", "REQUIRES_OFFLINE_REVIEW"] == "«AWS» require_offline_review (inferred)"
+    )
+    assert labels["REVIEWING", "APPROVED"] == "(5) «AWS» approve"
+    classes = {s["id"]: s["classes"] for s in result["states"]}
+    assert classes["APPROVED"] == ["current"]
+    visited = {i for i, c in classes.items() if c == ["visited"]}
+    assert visited == {"DRAFT", "SUBMITTED", "REQUIRES_AUTHENTICATION", "REVIEWING"}
+    assert set(result["classes"]) == {"current", "visited"}
+
+
+def test_mermaid_shows_an_unknown_status_as_a_node(mermaid: Mermaid, clock: TickingClock) -> None:
+    version = with_status(approved_registration(clock).current_version, 'odd-"status"; x')
+    result = mermaid.parse(to_mermaid(highlight=version))
+    extra = [s for s in result["states"] if s["label"].endswith("(unknown status)")]
+    assert [(s["label"], s["classes"]) for s in extra] == [
+        ("odd-'status', x (unknown status)", ["current"])
+    ]
+    states, _ = parsed_graph(result)
+    assert len(states) == len(build_model().states) + 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        # transitions-style id with a dash: Mermaid refuses it
+        ("REQUIRES_AUTHENTICATION", "REQUIRES-AUTHENTICATION", "Mermaid refused it"),
+        # an id with a space parses silently into two states and a wrong edge
+        ("REVIEWING --> APPROVED", "IN REVIEW --> APPROVED", "extra state 'IN'"),
+        # a dropped line parses fine: only the comparison notices
+        ("    REVIEWING --> DENIED: deny\n", "", "missing edge ('REVIEWING', 'DENIED', 'deny')"),
+        # ';' ends a statement, so the rest of a label becomes states
+        ("ARCHIVED: archive", "ARCHIVED: archive; purge", "extra state 'purge'"),
+    ],
+)
+def test_a_broken_mermaid_diagram_is_detected(
+    mermaid: Mermaid, old: str, new: str, problem: str
+) -> None:
+    text = to_mermaid()
+    assert old in text
+    assert mermaid_problems(mermaid, text) == []
+    problems = mermaid_problems(mermaid, text.replace(old, new))
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def _doc_blocks() -> list[str]:
+    doc = (ROOT / "docs" / "diagrams.md").read_text(encoding="utf-8")
+    return re.findall(r"```mermaid\n(.*?)```", doc, flags=re.DOTALL)
+
+
+def test_docs_embed_the_default_diagram() -> None:
+    assert _doc_blocks() == [
+        to_mermaid(),
+        to_mermaid(show_guards=True, show_cause=True, show_inferred=True),
+    ]
+
+
+def test_every_mermaid_block_in_the_docs_parses(mermaid: Mermaid) -> None:
+    assert mermaid_problems(mermaid, _doc_blocks()[0]) == []
+    for block in _doc_blocks()[1:]:
+        assert "error" not in mermaid.parse(block)
+
+
+# -- Graphviz ----------------------------------------------------------------
+
+
+def _require_dot() -> None:
+    if shutil.which("dot") is None:
+        _missing("Graphviz dot", "apt-get install graphviz")
+
+
+def _svg_graph(svg: bytes) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """({node id: label}, {(source, dest): label}) read back from Graphviz's SVG."""
+    root = ET.fromstring(svg)
+    nodes, edges = {}, {}
+    for g in root.iter(f"{SVG}g"):
+        title = g.findtext(f"{SVG}title") or ""
+        text = " ".join(t.text or "" for t in g.iter(f"{SVG}text"))
+        if g.get("class") == "node":
+            nodes[title] = text
+        elif g.get("class") == "edge":
+            source, dest = title.split("->")
+            edges[source, dest] = text
+    return nodes, edges
+
+
+def test_dot_renders_every_state_and_edge_to_svg(clock: TickingClock) -> None:
+    _require_dot()
+    odd = 'NEW "THING" \\N <b>&'  # quotes, a DOT escape and markup survive
+    version = with_status(approved_registration(clock).current_version, odd)
+    nodes, edges = _svg_graph(render("svg", show_guards=True, highlight=version))
+    unknown = build_model(version).state(odd).id
+    assert set(nodes) == {str(s) for s in VersionStatus} | {"__start__", unknown}
+    assert all(nodes[str(s)] == str(s) for s in VersionStatus)
+    assert nodes[unknown] == f"{odd} (unknown status)"
+    want = {(a.replace(STAR, "__start__"), b, label) for a, b, label in expected_relations()}
+    want = {w for w in want if w[1] != STAR}  # DOT draws terminal states with a double border
+    assert set(edges) == {(a, b) for a, b, _ in want}
+    assert len(edges) == len(want)
+    for a, b, label in want:
+        assert label in edges[a, b]
+    assert edges["SUBMITTED", "DISCARDED"] == (
+        "discard [current version, status SUBMITTED, registration open]"
+    )
+    assert edges["REVIEWING", "APPROVED"] == "(5) approve"
+
+
+def test_dot_marks_cause_and_inferred_edges() -> None:
+    _require_dot()
+    text = to_dot(show_cause=True, show_inferred=True)
+    assert text.count('style="dashed"') == sum(
+        len(t.sources) for t in LIFECYCLE if not t.documented
+    )
+    svg = render("svg", show_cause=True, show_inferred=True).decode()
+    assert "stroke-dasharray" in svg
+    assert "blue: customer, orange: AWS" in svg
+
+
+def test_png_render_gives_png_bytes() -> None:
+    _require_dot()
+    assert render("png").startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_missing_graphviz_is_a_clear_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(GraphvizNotFound, match=r"apt-get install graphviz") as info:
+        render("svg", executable="/nonexistent/bin/dot")
+    assert isinstance(info.value, RegistrationError)
+    monkeypatch.setenv("REGISTRATION_FSM_DOT", "no-such-dot-executable")
+    with pytest.raises(GraphvizNotFound, match="no-such-dot-executable"):
+        render("png")
+
+
+def test_failing_dot_and_bad_format_are_reported() -> None:
+    false = shutil.which("false")
+    if false is None:
+        pytest.skip("no 'false' executable")
+    with pytest.raises(RenderError, match="failed with status 1"):
+        render("svg", executable=false)
+    with pytest.raises(InvalidArgument, match="format"):
+        render("pdf")  # type: ignore[arg-type]
