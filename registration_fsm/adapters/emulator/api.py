@@ -1,0 +1,442 @@
+"""EmulatedRegistrationApi: the registration API in memory, driven by the domain model.
+
+Every change goes through :class:`~registration_fsm.domain.registration.Registration`
+(``fire``, ``create_version``, ``discard``), so :data:`LIFECYCLE` stays the one
+list of transitions. Requests are validated against the service model's
+constraints before anything changes; a refused request changes nothing.
+The choices made where AWS is silent are listed in ``docs/emulator.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from registration_fsm.adapters.emulator.pagination import (
+    Pages,
+    TokenSigner,
+    every_item,
+    registrations_page,
+    versions_page,
+)
+from registration_fsm.adapters.emulator.validation import (
+    UnknownOperationError,
+    check_advance,
+    check_options,
+    chunks,
+    request_params,
+    shown,
+    validate_request,
+)
+from registration_fsm.adapters.ids import check_registration_id
+from registration_fsm.domain.events import TransitionEvent
+from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy
+from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.statuses import RegistrationStatus
+from registration_fsm.domain.version import Clock, read_clock
+from registration_fsm.errors import (
+    ApiError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
+from registration_fsm.ports import Filter
+
+#: Registration ids (or ARNs) and version numbers a single request may carry.
+IDS_PER_REQUEST = 5
+
+
+@attrs.define
+class _Entry:
+    seq: int
+    registration: Registration
+    tags: tuple[tuple[str, str], ...]
+
+
+@attrs.frozen
+class _Token:
+    fingerprint: tuple[Any, ...]
+    registration_id: str
+    result: dict[str, Any]
+
+
+class EmulatedRegistrationApi:
+    """An in-memory ``pinpoint-sms-voice-v2`` registration API (implements RegistrationApi).
+
+    Args:
+        region, account: used in ARNs ``arn:aws:sms-voice:<region>:<account>:registration/<id>``.
+        clock: returns aware datetimes (default: now, UTC); read once per request.
+        seed: seeds the id generator (and the NextToken key) for reproducible runs.
+        discard_policy: which version statuses DiscardRegistrationVersion accepts.
+        keep_deleted: keep deleted registrations visible with status DELETED
+            (default: a deleted registration is gone; later requests get NotFound).
+        default_page_size: MaxResults when a request omits it (1..100).
+        registration_types: if given, CreateRegistration refuses other types
+            (ValidationError reason UNKNOWN_REGISTRATION_TYPE).
+
+    Thread-safe: one lock serialises every request.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+        clock: Clock | None = None,
+        seed: int | None = None,
+        discard_policy: DiscardPolicy = DEFAULT_DISCARD_POLICY,
+        keep_deleted: bool = False,
+        default_page_size: int = 100,
+        registration_types: Collection[str] | None = None,
+    ) -> None:
+        check_options(
+            region=region,
+            account=account,
+            clock=clock,
+            seed=seed,
+            discard_policy=discard_policy,
+            default_page_size=default_page_size,
+            registration_types=registration_types,
+        )
+        self.region = region
+        self.account = account
+        self.discard_policy = discard_policy
+        self.keep_deleted = bool(keep_deleted)
+        self.default_page_size = default_page_size
+        self.registration_types = (
+            None if registration_types is None else frozenset(registration_types)
+        )
+        self._clock = clock
+        self._rng = random.Random(seed)
+        self._pages = Pages(TokenSigner.for_seed(seed), default_page_size)
+        self._lock = threading.RLock()
+        self._entries: dict[str, _Entry] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._calls: Counter[str] = Counter()
+        self._seq = 0
+
+    # -- observation ----------------------------------------------------
+
+    @property
+    def calls(self) -> Mapping[str, int]:
+        """Requests received so far, by operation name; each page and each refusal counts.
+
+        Like the boto3 adapter, the RegistrationApi methods refuse a malformed
+        registration id (and bad describe arguments) before sending: not counted.
+        """
+        with self._lock:
+            return MappingProxyType(dict(self._calls))
+
+    @property
+    def arn_prefix(self) -> str:
+        """``arn:aws:sms-voice:<region>:<account>:registration/``."""
+        return f"arn:aws:sms-voice:{self.region}:{self.account}:registration/"
+
+    def tags_for(self, registration_id: str) -> dict[str, str]:
+        """The tags given to CreateRegistration (NotFoundError if unknown)."""
+        with self._lock:
+            return dict(self._resolve(check_registration_id(registration_id)).tags)
+
+    # -- the wire entry point ----------------------------------------------
+
+    def handle(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Run one API request: ``params`` are the request's PascalCase members.
+
+        Returns the response in boto3's shape (aware UTC datetimes). Raises the
+        library's typed errors; :class:`UnknownOperationError` for an operation
+        not served. Counts the request in :attr:`calls` (even when refused).
+        """
+        handler = _HANDLERS.get(operation) if isinstance(operation, str) else None
+        if handler is None:
+            raise UnknownOperationError(
+                f"unknown operation {shown(operation)}; served: {', '.join(_HANDLERS)}"
+            )
+        with self._lock:
+            self._calls[operation] += 1
+            try:
+                validate_request(operation, params)
+                return handler(self, params)
+            except ApiError as err:
+                if err.operation is None:
+                    err.operation = operation
+                raise
+
+    # -- RegistrationApi ------------------------------------------------
+
+    def create_registration(
+        self,
+        registration_type: str,
+        *,
+        client_token: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """CreateRegistration; returns CreateRegistrationResult."""
+        params: dict[str, Any] = {"RegistrationType": registration_type}
+        if client_token is not None:
+            params["ClientToken"] = client_token
+        if tags is not None:
+            params["Tags"] = (
+                [{"Key": k, "Value": v} for k, v in tags.items()]
+                if isinstance(tags, Mapping)
+                else tags
+            )
+        return self.handle("CreateRegistration", params)
+
+    def describe_registrations(
+        self,
+        *,
+        registration_ids: Sequence[str] = (),
+        filters: Sequence[Filter] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching RegistrationInformation, oldest first; ids go 5 per request.
+
+        Arguments are validated now; requests are made as the iterator is consumed.
+        """
+        return self._all(
+            "DescribeRegistrations",
+            "Registrations",
+            ("RegistrationIds", registration_ids, "registration_ids"),
+            Filters=filters,
+            MaxResults=page_size,
+        )
+
+    def describe_registration_versions(
+        self,
+        registration_id: str,
+        *,
+        version_numbers: Sequence[int] = (),
+        filters: Sequence[Filter] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching RegistrationVersionInformation, newest first; numbers go 5 per request.
+
+        Arguments are validated now; requests are made as the iterator is consumed.
+        """
+        return self._all(
+            "DescribeRegistrationVersions",
+            "RegistrationVersions",
+            ("VersionNumbers", version_numbers, "version_numbers"),
+            RegistrationId=registration_id,
+            Filters=filters,
+            MaxResults=page_size,
+        )
+
+    def create_registration_version(self, registration_id: str) -> dict[str, Any]:
+        """CreateRegistrationVersion; returns CreateRegistrationVersionResult."""
+        return self.handle(
+            "CreateRegistrationVersion", {"RegistrationId": check_registration_id(registration_id)}
+        )
+
+    def submit_registration_version(
+        self, registration_id: str, *, aws_review: bool = False
+    ) -> dict[str, Any]:
+        """SubmitRegistrationVersion; returns SubmitRegistrationVersionResult."""
+        params = {"RegistrationId": check_registration_id(registration_id), "AwsReview": aws_review}
+        return self.handle("SubmitRegistrationVersion", params)
+
+    def discard_registration_version(self, registration_id: str) -> dict[str, Any]:
+        """DiscardRegistrationVersion; returns DiscardRegistrationVersionResult."""
+        return self.handle(
+            "DiscardRegistrationVersion", {"RegistrationId": check_registration_id(registration_id)}
+        )
+
+    def delete_registration(self, registration_id: str) -> dict[str, Any]:
+        """DeleteRegistration; returns DeleteRegistrationResult (status DELETED)."""
+        return self.handle(
+            "DeleteRegistration", {"RegistrationId": check_registration_id(registration_id)}
+        )
+
+    # -- page-level requests ----------------------------------------------
+
+    def describe_registrations_page(
+        self,
+        registration_ids: Sequence[str] = (),
+        filters: Sequence[Filter] = (),
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> dict[str, Any]:
+        """One DescribeRegistrations request; returns DescribeRegistrationsResult."""
+        params = request_params(
+            RegistrationIds=registration_ids,
+            Filters=filters,
+            MaxResults=max_results,
+            NextToken=next_token,
+        )
+        return self.handle("DescribeRegistrations", params)
+
+    def describe_registration_versions_page(
+        self,
+        registration_id: str,
+        version_numbers: Sequence[int] = (),
+        filters: Sequence[Filter] = (),
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> dict[str, Any]:
+        """One DescribeRegistrationVersions request; returns DescribeRegistrationVersionsResult."""
+        params = request_params(
+            RegistrationId=registration_id,
+            VersionNumbers=version_numbers,
+            Filters=filters,
+            MaxResults=max_results,
+            NextToken=next_token,
+        )
+        return self.handle("DescribeRegistrationVersions", params)
+
+    # -- AWS-side events --------------------------------------------------
+
+    def advance(
+        self, registration_id: str, trigger: str, /, **details: Any
+    ) -> tuple[TransitionEvent, ...]:
+        """Apply an AWS-side event (``begin_review``, ``approve``, ``deny``...) now.
+
+        Only triggers no API operation causes (``advance_triggers()``); ``deny``
+        reads ``denied_reasons=[{"Reason": ..., "ShortDescription": ...}]`` and
+        ``feedback=``. Returns every event applied (approving archives the
+        previously approved version too). Raises :class:`InvalidArgument` for a
+        customer trigger or an unknown detail, :class:`UnknownTrigger`,
+        :class:`NotFoundError`, or :class:`TransitionNotAllowed` (nothing changes).
+        """
+        check_advance(trigger, details)
+        with self._lock:
+            reg = self._resolve(check_registration_id(registration_id)).registration
+            events: list[TransitionEvent] = []
+            unsubscribe = reg.subscribe(events.append)
+            try:
+                reg.fire(trigger, clock=self._now(), **details)
+            finally:
+                unsubscribe()
+            return tuple(events)
+
+    # -- handlers (called under the lock, with validated params) ------------
+
+    def _create_registration(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        reg_type: str = req["RegistrationType"]
+        if self.registration_types is not None and reg_type not in self.registration_types:
+            message = f"unknown registration type {reg_type!r}"
+            raise ValidationError(
+                message, reason="UNKNOWN_REGISTRATION_TYPE", fields=[("RegistrationType", message)]
+            )
+        tags = tuple((t["Key"], t["Value"]) for t in req.get("Tags") or ())
+        if len({k for k, _ in tags}) != len(tags):
+            message = "tag keys must be unique"
+            raise ValidationError(message, reason="INVALID_PARAMETER", fields=[("Tags", message)])
+        token: str | None = req.get("ClientToken")
+        fingerprint = (reg_type, tuple(sorted(tags)))
+        if token is not None and token in self._tokens:
+            earlier = self._tokens[token]
+            if earlier.fingerprint != fingerprint:
+                raise ConflictError(
+                    f"ClientToken {token!r} was used with other parameters "
+                    f"(it created {earlier.registration_id})",
+                    reason="RESOURCE_ALREADY_EXISTS",
+                    resource_id=earlier.registration_id,
+                )
+            return copy.deepcopy(earlier.result)
+        now = self._now()
+        reg_id = self._new_id()
+        reg = Registration.new(reg_id, self.arn_prefix + reg_id, reg_type, clock=now)
+        self._seq += 1
+        self._entries[reg_id] = _Entry(self._seq, reg, tags)
+        result = reg.to_api()
+        if tags:
+            result["Tags"] = [{"Key": k, "Value": v} for k, v in tags]
+        if token is not None:
+            self._tokens[token] = _Token(fingerprint, reg_id, copy.deepcopy(result))
+        return result
+
+    def _describe_registrations(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        wanted = {self._resolve(v).registration.id: None for v in req.get("RegistrationIds") or ()}
+        regs = [
+            (e.seq, e.registration)
+            for e in self._entries.values()
+            if not wanted or e.registration.id in wanted
+        ]
+        return registrations_page(self._pages, req, regs, sorted(wanted))
+
+    def _describe_registration_versions(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return versions_page(self._pages, req, self._resolve(req["RegistrationId"]).registration)
+
+    def _create_registration_version(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        reg = self._resolve(req["RegistrationId"]).registration
+        event = reg.create_version(clock=self._now())
+        return reg.versions[event.version_number].to_result()
+
+    def _submit_registration_version(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        reg = self._resolve(req["RegistrationId"]).registration
+        aws_review = bool(req.get("AwsReview", False))
+        event = reg.fire("submit", clock=self._now(), aws_review=aws_review)
+        return reg.versions[event.version_number].to_result(aws_review=aws_review)
+
+    def _discard_registration_version(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        reg = self._resolve(req["RegistrationId"]).registration
+        event = reg.discard(clock=self._now(), policy=self.discard_policy)
+        return reg.versions[event.version_number].to_result()
+
+    def _delete_registration(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        reg = self._resolve(req["RegistrationId"]).registration
+        with reg.lock:
+            if reg.status == RegistrationStatus.DELETED:
+                raise ConflictError(
+                    f"registration {reg.id} is already DELETED",
+                    reason="RESOURCE_DELETION_NOT_ALLOWED",
+                    resource_id=reg.id,
+                )
+            # The domain has no delete command: DELETED is set here, and kept by it.
+            reg.status = RegistrationStatus.DELETED
+        if not self.keep_deleted:
+            del self._entries[reg.id]
+        return reg.to_api()
+
+    # -- helpers --------------------------------------------------------
+
+    def _now(self) -> Clock:
+        at = read_clock(self._clock)
+        return lambda: at
+
+    def _new_id(self) -> str:
+        while True:
+            reg_id = f"registration-{self._rng.getrandbits(128):032x}"
+            if reg_id not in self._entries:
+                return reg_id
+
+    def _resolve(self, value: str) -> _Entry:
+        reg_id = value.removeprefix(self.arn_prefix)
+        entry = self._entries.get(reg_id)
+        if entry is None:
+            raise NotFoundError(
+                f"registration {value} does not exist",
+                resource_type="registration",
+                resource_id=value,
+            )
+        return entry
+
+    def _all(
+        self, operation: str, key: str, chunked: tuple[str, Any, str], **members: Any
+    ) -> Iterator[dict[str, Any]]:
+        member, values, name = chunked
+        requests = [
+            request_params(**members, **{member: chunk})
+            for chunk in chunks(values, name, IDS_PER_REQUEST)
+        ]
+        for request in requests:
+            validate_request(operation, request)
+        return every_item(self.handle, operation, requests, key)
+
+
+_HANDLERS: Mapping[str, Callable[[EmulatedRegistrationApi, Mapping[str, Any]], dict[str, Any]]] = {
+    "CreateRegistration": EmulatedRegistrationApi._create_registration,
+    "DescribeRegistrations": EmulatedRegistrationApi._describe_registrations,
+    "DescribeRegistrationVersions": EmulatedRegistrationApi._describe_registration_versions,
+    "CreateRegistrationVersion": EmulatedRegistrationApi._create_registration_version,
+    "SubmitRegistrationVersion": EmulatedRegistrationApi._submit_registration_version,
+    "DiscardRegistrationVersion": EmulatedRegistrationApi._discard_registration_version,
+    "DeleteRegistration": EmulatedRegistrationApi._delete_registration,
+}

@@ -1,0 +1,332 @@
+"""Request validation by hand, against the service model's constraints (no botocore).
+
+:data:`SHAPES` copies, shape by shape, the input shapes of the seven lifecycle
+operations from ``pinpoint-sms-voice-v2`` (types, lengths, ranges, patterns,
+enums, required members); a test compares it with the installed botocore model.
+Patterns are matched against the whole value. Unknown request members are
+ignored and ``null`` counts as absent, as AWS JSON servers do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import attrs
+
+from registration_fsm.domain.guards import DiscardPolicy
+from registration_fsm.domain.lifecycle import LIFECYCLE, RULES
+from registration_fsm.errors import ApiError, InvalidArgument, UnknownTrigger, ValidationError
+
+
+class UnknownOperationError(ApiError):
+    """UnknownOperationException: the target names no operation the emulator serves."""
+
+    code = "UnknownOperationException"
+
+
+class SerializationError(ApiError):
+    """SerializationException: the request body is not a JSON object."""
+
+    code = "SerializationException"
+
+
+class RequestTooLargeError(ApiError):
+    """RequestEntityTooLargeException: the body exceeds the emulator's limit (HTTP 413)."""
+
+    code = "RequestEntityTooLargeException"
+
+
+@attrs.frozen
+class Shape:
+    """One input shape: ``type`` is the botocore type name (string, integer, long...)."""
+
+    type: str
+    min: int | None = None
+    max: int | None = None
+    pattern: str | None = None
+    enum: tuple[str, ...] = ()
+    #: list: the member's shape name.
+    member: str | None = None
+    #: structure: (member name, shape name) pairs, in model order.
+    members: tuple[tuple[str, str], ...] = ()
+    required: tuple[str, ...] = ()
+
+
+def _s(lo: int, hi: int, pattern: str) -> Shape:
+    return Shape("string", lo, hi, pattern)
+
+
+def _struct(*members: tuple[str, str], required: tuple[str, ...] = ()) -> Shape:
+    return Shape("structure", members=members, required=required)
+
+
+_ID = ("RegistrationId", "RegistrationIdOrArn")
+
+#: Every shape reachable from the served operations' inputs, by model name.
+SHAPES: Mapping[str, Shape] = {
+    "CreateRegistrationRequest": _struct(
+        ("RegistrationType", "RegistrationType"),
+        ("Tags", "TagList"),
+        ("ClientToken", "ClientToken"),
+        required=("RegistrationType",),
+    ),
+    "RegistrationType": _s(1, 64, "[A-Za-z0-9_]+"),
+    "TagList": Shape("list", 0, 200, member="Tag"),
+    "Tag": _struct(("Key", "TagKey"), ("Value", "TagValue"), required=("Key", "Value")),
+    "TagKey": _s(1, 128, ".+"),
+    "TagValue": _s(0, 256, ".*"),
+    "ClientToken": _s(1, 64, "[!-~]+"),
+    "DescribeRegistrationsRequest": _struct(
+        ("RegistrationIds", "RegistrationIdList"),
+        ("Filters", "RegistrationFilterList"),
+        ("NextToken", "NextToken"),
+        ("MaxResults", "MaxResults"),
+    ),
+    "RegistrationIdList": Shape("list", 0, 5, member="RegistrationIdOrArn"),
+    "RegistrationIdOrArn": _s(1, 256, "[A-Za-z0-9_:/-]+"),
+    "RegistrationFilterList": Shape("list", 0, 20, member="RegistrationFilter"),
+    "RegistrationFilter": _struct(
+        ("Name", "RegistrationFilterName"),
+        ("Values", "FilterValueList"),
+        required=("Name", "Values"),
+    ),
+    "RegistrationFilterName": Shape("string", enum=("registration-type", "registration-status")),
+    "FilterValueList": Shape("list", 1, 20, member="FilterValue"),
+    "FilterValue": _s(1, 128, r"[/\.:A-Za-z0-9+_-]+"),
+    "NextToken": _s(1, 1024, ".+"),
+    "MaxResults": Shape("integer", 1, 100),
+    "DescribeRegistrationVersionsRequest": _struct(
+        _ID,
+        ("VersionNumbers", "RegistrationVersionNumberList"),
+        ("Filters", "RegistrationVersionFilterList"),
+        ("NextToken", "NextToken"),
+        ("MaxResults", "MaxResults"),
+        required=("RegistrationId",),
+    ),
+    "RegistrationVersionNumberList": Shape("list", 0, 5, member="RegistrationVersionNumber"),
+    "RegistrationVersionNumber": Shape("long", 1, 100_000),
+    "RegistrationVersionFilterList": Shape("list", 0, 20, member="RegistrationVersionFilter"),
+    "RegistrationVersionFilter": _struct(
+        ("Name", "RegistrationVersionFilterName"),
+        ("Values", "FilterValueList"),
+        required=("Name", "Values"),
+    ),
+    "RegistrationVersionFilterName": Shape("string", enum=("registration-version-status",)),
+    "CreateRegistrationVersionRequest": _struct(_ID, required=("RegistrationId",)),
+    "SubmitRegistrationVersionRequest": _struct(
+        _ID, ("AwsReview", "PrimitiveBoolean"), required=("RegistrationId",)
+    ),
+    "PrimitiveBoolean": Shape("boolean"),
+    "DiscardRegistrationVersionRequest": _struct(_ID, required=("RegistrationId",)),
+    "DeleteRegistrationRequest": _struct(_ID, required=("RegistrationId",)),
+}
+
+#: The operations the emulator serves, and their input shapes.
+OPERATIONS: Mapping[str, str] = {
+    "CreateRegistration": "CreateRegistrationRequest",
+    "DescribeRegistrations": "DescribeRegistrationsRequest",
+    "DescribeRegistrationVersions": "DescribeRegistrationVersionsRequest",
+    "CreateRegistrationVersion": "CreateRegistrationVersionRequest",
+    "SubmitRegistrationVersion": "SubmitRegistrationVersionRequest",
+    "DiscardRegistrationVersion": "DiscardRegistrationVersionRequest",
+    "DeleteRegistration": "DeleteRegistrationRequest",
+}
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def shown(value: Any) -> str:
+    """A short, safe rendering of a request value for an error message."""
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return f"a {type(value).__name__}"
+
+
+_Problem = tuple[str, str, bool]  # (field path, message, is a missing required member)
+
+
+def _check(shape_name: str, value: Any, path: str, out: list[_Problem]) -> None:
+    shape = SHAPES[shape_name]
+    kind = shape.type
+    if kind == "structure":
+        _check_structure(shape, value, path, out)
+    elif kind == "list":
+        if not isinstance(value, list | tuple):
+            out.append((path, "expected a list", False))
+            return
+        if _check_size(shape, len(value), path, "items", out) and shape.member is not None:
+            for i, item in enumerate(value):
+                _check(shape.member, item, f"{path}[{i}]", out)
+    elif kind == "string":
+        _check_string(shape, value, path, out)
+    elif kind in ("integer", "long"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            out.append((path, f"{shown(value)} is not an integer", False))
+        elif (shape.min is not None and value < shape.min) or (
+            shape.max is not None and value > shape.max
+        ):
+            out.append((path, f"{value} is not in {shape.min}..{shape.max}", False))
+    elif kind == "boolean" and not isinstance(value, bool):
+        out.append((path, f"{shown(value)} is not a boolean", False))
+
+
+def _check_structure(shape: Shape, value: Any, path: str, out: list[_Problem]) -> None:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        out.append((path or "(request)", "expected an object", False))
+        return
+    for name, member_shape in shape.members:
+        member_path = f"{path}.{name}" if path else name
+        member = value.get(name)
+        if member is None:
+            if name in shape.required:
+                out.append((member_path, "required member is missing", True))
+            continue
+        _check(member_shape, member, member_path, out)
+
+
+def _check_string(shape: Shape, value: Any, path: str, out: list[_Problem]) -> None:
+    if not isinstance(value, str):
+        out.append((path, f"{shown(value)} is not a string", False))
+        return
+    if shape.enum and value not in shape.enum:
+        out.append((path, f"{shown(value)} is not one of {', '.join(shape.enum)}", False))
+        return
+    _check_size(shape, len(value), path, "characters", out)
+    if shape.pattern is not None and not _compiled(shape.pattern).fullmatch(value):
+        out.append((path, f"{shown(value)} does not match {shape.pattern}", False))
+
+
+def _check_size(shape: Shape, size: int, path: str, unit: str, out: list[_Problem]) -> bool:
+    lo, hi = shape.min, shape.max
+    if (lo is not None and size < lo) or (hi is not None and size > hi):
+        out.append((path, f"has {size} {unit}; expected {lo}..{hi}", False))
+        return False
+    return True
+
+
+def validate_request(operation: str, params: Any) -> None:
+    """Check ``params`` against the operation's input shape; raise on the first request error.
+
+    Every problem is listed in the :class:`ValidationError`'s ``fields``; its
+    reason is MISSING_PARAMETER when a required member is missing, else
+    INVALID_PARAMETER. Raises :class:`UnknownOperationError` for an operation
+    the emulator does not serve.
+    """
+    shape_name = OPERATIONS.get(operation) if isinstance(operation, str) else None
+    if shape_name is None:
+        raise UnknownOperationError(
+            f"unknown operation {shown(operation)}; served: {', '.join(OPERATIONS)}",
+            operation=operation if isinstance(operation, str) else None,
+        )
+    problems: list[_Problem] = []
+    _check(shape_name, params, "", problems)
+    if not problems:
+        return
+    reason = (
+        "MISSING_PARAMETER" if any(missing for *_, missing in problems) else "INVALID_PARAMETER"
+    )
+    count = len(problems)
+    detail = "; ".join(f"{name}: {message}" for name, message, _ in problems[:5])
+    raise ValidationError(
+        f"{count} validation error{'s' if count > 1 else ''} detected: {detail}",
+        reason=reason,
+        fields=[(name, message) for name, message, _ in problems],
+        operation=operation,
+    )
+
+
+def request_params(**members: Any) -> dict[str, Any]:
+    """Request params from keyword arguments: drops None and empty sequences."""
+    out: dict[str, Any] = {}
+    for name, value in members.items():
+        if value is None or (isinstance(value, list | tuple) and not value):
+            continue
+        out[name] = list(value) if isinstance(value, list | tuple) else value
+    return out
+
+
+def chunks(values: Any, name: str, size: int) -> list[list[Any]]:
+    """``values`` without repeats, in chunks of ``size`` (one empty chunk if none)."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence):
+        message = f"{name} must be a sequence, got {shown(values)}"
+        raise ValidationError(message, reason="INVALID_PARAMETER", fields=[(name, message)])
+    unique = list(dict.fromkeys(values)) if all(_hashable(v) for v in values) else list(values)
+    return [unique[i : i + size] for i in range(0, len(unique), size)] or [[]]
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+#: The details each AWS-side trigger reads (every other trigger takes none).
+ADVANCE_DETAILS: Mapping[str, frozenset[str]] = {"deny": frozenset({"denied_reasons", "feedback"})}
+
+
+@cache
+def advance_triggers() -> tuple[str, ...]:
+    """The triggers ``advance`` accepts: those no API operation causes, in lifecycle order."""
+    return tuple(
+        t for t in RULES.triggers if all(x.operation is None for x in LIFECYCLE if x.trigger == t)
+    )
+
+
+def check_advance(trigger: Any, details: Mapping[str, Any]) -> None:
+    """Refuse a customer (API) trigger, an unknown trigger or an unexpected detail."""
+    allowed = advance_triggers()
+    if not isinstance(trigger, str) or trigger not in allowed:
+        operations = {t.operation for t in LIFECYCLE if t.trigger == trigger}
+        if operations - {None}:
+            op = " / ".join(sorted(o for o in operations if o is not None))
+            raise InvalidArgument(f"{trigger!r} is caused by the API ({op}); send that request")
+        raise UnknownTrigger(trigger, allowed)
+    unknown = set(details) - ADVANCE_DETAILS.get(trigger, frozenset())
+    if unknown:
+        raise InvalidArgument(f"{trigger!r} takes no detail {', '.join(sorted(unknown))}")
+
+
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+_ACCOUNT_RE = re.compile(r"\d{12}")
+
+
+def check_options(
+    *,
+    region: Any,
+    account: Any,
+    clock: Any,
+    seed: Any,
+    discard_policy: Any,
+    default_page_size: Any,
+    registration_types: Any,
+) -> None:
+    """Validate EmulatedRegistrationApi's constructor arguments (InvalidArgument)."""
+    if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
+        raise InvalidArgument(f"region must look like us-east-1, got {region!r}")
+    if not isinstance(account, str) or not _ACCOUNT_RE.fullmatch(account):
+        raise InvalidArgument(f"account must be 12 digits, got {account!r}")
+    if clock is not None and not callable(clock):
+        raise InvalidArgument(f"clock must be callable, got {clock!r}")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise InvalidArgument(f"seed must be an int or None, got {seed!r}")
+    if not isinstance(discard_policy, DiscardPolicy):
+        raise InvalidArgument(f"discard_policy must be a DiscardPolicy, got {discard_policy!r}")
+    if type(default_page_size) is not int or not 1 <= default_page_size <= 100:
+        raise InvalidArgument(f"default_page_size must be 1..100, got {default_page_size!r}")
+    if registration_types is not None and (
+        isinstance(registration_types, str)
+        or not isinstance(registration_types, Collection)
+        or not all(isinstance(t, str) for t in registration_types)
+    ):
+        raise InvalidArgument("registration_types must be a collection of strings")
