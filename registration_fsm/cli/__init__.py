@@ -1,0 +1,42 @@
+"""The ``registration-fsm`` command line: the one place that wires concrete parts."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from registration_fsm.cli.aws import discard, show, sync
+from registration_fsm.cli.demo import demo
+from registration_fsm.cli.emulator import emulator
+from registration_fsm.errors import RegistrationError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="registration-fsm")
+def cli() -> None:
+    """Model, emulate and follow AWS End User Messaging SMS registrations."""
+
+
+for command in (demo, emulator, sync, show, discard):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; library errors print one line and exit 1 (usage errors exit 2)."""
+    try:
+        cli.main(args=argv, prog_name="registration-fsm", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except RegistrationError as err:
+        click.echo(f"error: {type(err).__name__}: {err}", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

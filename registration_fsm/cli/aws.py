@@ -1,0 +1,176 @@
+"""Commands against the real API (standard boto3 credentials) or ``--endpoint-url``."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from registration_fsm.sync import Synchronizer
+
+from registration_fsm.cli.output import (
+    registration_json,
+    registration_table,
+    timeline_line,
+    to_json,
+)
+from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy, require_reason
+
+DEFAULT_STORE = "registration-fsm.db"
+
+
+def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--endpoint-url, --region, --profile and --store."""
+
+    @click.option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2",
+        help="Talk to this endpoint (an emulator) instead of AWS.",
+    )
+    @click.option("--region", envvar="AWS_REGION", help="AWS region (default: boto3's).")
+    @click.option("--profile", envvar="AWS_PROFILE", help="boto3 credentials profile.")
+    @click.option(
+        "--store",
+        "store_path",
+        default=DEFAULT_STORE,
+        show_default=True,
+        envvar="REGISTRATION_FSM_STORE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="SQLite file holding the local state.",
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    return wrapper  # fmt: skip
+
+
+def make_synchronizer(
+    endpoint_url: str | None, region: str | None, profile: str | None, store_path: Path
+) -> Synchronizer:
+    """A Synchronizer over boto3 and an SQLite store."""
+    from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
+    from registration_fsm.store.sqlite import SQLiteStore
+    from registration_fsm.sync import Synchronizer
+
+    api = Boto3RegistrationApi.from_config(
+        profile=profile, region=region, endpoint_url=endpoint_url
+    )
+    return Synchronizer(api, SQLiteStore(store_path))
+
+
+@click.command()
+@api_options
+@click.option("--id", "ids", multiple=True, help="Only this registration (repeatable).")
+@click.option("--full", is_flag=True, help="Describe every registration, changed or not.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def sync(
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    store_path: Path,
+    ids: tuple[str, ...],
+    full: bool,
+    as_json: bool,
+) -> None:
+    """Pull registrations from the API into the local store and print what changed."""
+    syncer = make_synchronizer(endpoint_url, region, profile, store_path)
+    with syncer.store, click.progressbar(length=1, label="syncing", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        report = syncer.sync(list(ids) or None, full, progress=progress)
+    if as_json:
+        click.echo(to_json(report.to_dict()))
+        return
+    for event in report.events:
+        click.echo(timeline_line(event))
+    for anomaly in report.anomalies:
+        click.echo(f"  anomaly: {anomaly}")
+    click.echo(
+        f"{len(report.changed)} changed, {len(report.unchanged)} unchanged, "
+        f"{len(report.deleted)} deleted, {len(report.failed)} failed; "
+        f"API calls: {', '.join(f'{k} {v}' for k, v in report.api_calls.items()) or 'none'}"
+    )
+    for registration_id, error in report.failed.items():
+        click.echo(f"  failed {registration_id}: {error}", err=True)
+
+
+@click.command()
+@click.option("--store", "store_path", default=DEFAULT_STORE, show_default=True,
+              envvar="REGISTRATION_FSM_STORE", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file holding the local state.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (the API's shapes).")
+@click.option("--events", "with_events", is_flag=True, help="Also print each one's events.")
+@click.argument("registration_ids", nargs=-1)
+def show(
+    store_path: Path, as_json: bool, with_events: bool, registration_ids: tuple[str, ...]
+) -> None:
+    """Show local registrations (all, or the ones named) from the store."""
+    from registration_fsm.store.sqlite import SQLiteStore
+
+    if not store_path.exists():
+        raise click.ClickException(f"no store at {store_path}; run `registration-fsm sync` first")
+    with SQLiteStore(store_path) as store:
+        ids = list(registration_ids) or store.ids()
+        found = []
+        for registration_id in ids:
+            stored = store.get(registration_id)
+            if stored is None:
+                raise click.ClickException(f"registration {registration_id} is not in {store_path}")
+            found.append(
+                (stored.registration, list(store.events(registration_id)) if with_events else [])
+            )
+    if as_json:
+        data = []
+        for registration, events in found:
+            item = registration_json(registration)
+            if with_events:
+                item["Events"] = [e.to_dict() for e in events]
+            data.append(item)
+        click.echo(to_json(data))
+        return
+    for registration, events in found:
+        for line in registration_table(registration):
+            click.echo(line)
+        for event in events:
+            click.echo(timeline_line(event))
+
+
+@click.command()
+@api_options
+@click.option(
+    "--registration-id", required=True, help="The registration whose current version to discard."
+)
+@click.option("--reason", required=True, help="Why (recorded with the event).")
+@click.option("--actor", default=None, help="Who is discarding (recorded with the event).")
+@click.option(
+    "--allow-draft", is_flag=True, help="Also allow discarding a DRAFT (undocumented by AWS)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the event as JSON.")
+def discard(
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    store_path: Path,
+    registration_id: str,
+    reason: str,
+    actor: str | None,
+    allow_draft: bool,
+    as_json: bool,
+) -> None:
+    """Discard a registration's current version, after the local guards allow it."""
+    syncer = make_synchronizer(endpoint_url, region, profile, store_path)
+    policy = DiscardPolicy.allow_draft() if allow_draft else DEFAULT_DISCARD_POLICY
+    with syncer.store:
+        event = syncer.discard(
+            registration_id, actor=actor, reason=reason, guards=[require_reason], policy=policy
+        )
+    click.echo(to_json(event.to_dict()) if as_json else timeline_line(event))

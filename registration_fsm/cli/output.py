@@ -1,0 +1,82 @@
+"""Rendering for the command line: timelines, tables and JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from registration_fsm.domain.events import EventCause, TransitionEvent
+from registration_fsm.domain.lifecycle import RULES
+from registration_fsm.domain.registration import Registration
+
+
+def to_json(data: Any) -> str:
+    """JSON with datetimes as ISO 8601."""
+    return json.dumps(data, indent=2, sort_keys=True, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def who(event: TransitionEvent) -> str:
+    """Who caused an event: the actor, else customer/AWS from the lifecycle table."""
+    if event.actor:
+        return event.actor
+    causes = {t.cause.value for t in RULES if t.trigger == event.trigger}
+    base = "/".join(sorted(causes)) or "api"
+    return base if event.cause == EventCause.LOCAL else f"{base} (seen by sync)"
+
+
+def timeline_line(event: TransitionEvent) -> str:
+    """One aligned line of a timeline."""
+    src = "(new)" if event.source is None else str(event.source)
+    move = f"{src} -> {event.dest}"
+    line = (
+        f"  {event.timestamp:%Y-%m-%d %H:%M:%S}Z  v{event.version_number:<3} {move:<40} "
+        f"{event.trigger:<14} {who(event)}"
+    )
+    if event.reason:
+        line += f'  "{event.reason}"'
+    if event.anomaly:
+        line += f"  [anomaly: {event.anomaly}]"
+    return line
+
+
+def registration_table(reg: Registration) -> list[str]:
+    """A registration and its versions as lines of text."""
+    lines = [
+        f"{reg.id}  {reg.type}  {reg.status}",
+        f"  current v{reg.current_version_number}"
+        f"  approved {_num(reg.approved_version_number)}"
+        f"  latest denied {_num(reg.latest_denied_version_number)}",
+    ]
+    for n in sorted(reg.versions):
+        v = reg.versions[n]
+        stamps = ", ".join(
+            f"{api.removesuffix('Timestamp')} {t:%Y-%m-%d %H:%M}" for api, t in v.history.items()
+        )
+        lines.append(f"  v{n:<3} {v.status!s:<23} {stamps}")
+    return lines
+
+
+def _num(value: int | None) -> str:
+    return "-" if value is None else f"v{value}"
+
+
+def registration_json(reg: Registration) -> dict[str, Any]:
+    """A registration in the API's shapes, with the anomalies found in it."""
+    return {
+        "Registration": reg.to_api(),
+        "RegistrationVersions": reg.versions_to_api(),
+        "Anomalies": [str(a) for a in reg.anomalies],
+    }
+
+
+def events_json(events: Iterable[TransitionEvent]) -> list[dict[str, Any]]:
+    """Events as JSON-ready dicts."""
+    return [e.to_dict() for e in events]
