@@ -1,0 +1,375 @@
+"""The real API through boto3: :class:`Boto3RegistrationApi`.
+
+Needs the ``aws`` extra (``pip install 'registration-fsm[aws]'``); boto3 and
+botocore are imported on first use, not when this module is imported.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeVar
+
+from registration_fsm.adapters.boto3_errors import require_module, translate_errors
+from registration_fsm.adapters.ids import check_registration_id
+from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN
+from registration_fsm.errors import InvalidArgument, ValidationError
+from registration_fsm.ports import Filter
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from mypy_boto3_pinpoint_sms_voice_v2 import PinpointSMSVoiceV2Client
+
+__all__ = ["RETRY_MODES", "SERVICE_NAME", "Boto3RegistrationApi"]
+
+SERVICE_NAME: Final = "pinpoint-sms-voice-v2"
+#: botocore's retry modes.
+RETRY_MODES = ("legacy", "standard", "adaptive")
+#: Members a single request may carry (RegistrationIds, VersionNumbers).
+BATCH_SIZE = 5
+_PAGE_MIN, _PAGE_MAX = 1, 100
+#: Total attempts botocore makes when the config names none.
+_DEFAULT_ATTEMPTS = {"legacy": 5, "standard": 3, "adaptive": 3}
+#: boto3 sessions are not thread-safe: clients are created under this lock.
+_SESSION_LOCK = threading.Lock()
+
+T = TypeVar("T")
+
+
+class _CallCounter:
+    """Thread-safe count of logical API calls, fed by botocore's after-call events."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def on_call(self, event_name: str, **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        with self._lock:
+            self._counts[operation] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
+class Boto3RegistrationApi:
+    """:class:`~registration_fsm.ports.RegistrationApi` over a ``pinpoint-sms-voice-v2`` client.
+
+    Wrap any client (``Boto3RegistrationApi(client)``) or build one with
+    :meth:`from_config`. Retries are botocore's (its retry config); every
+    botocore failure becomes a typed :mod:`registration_fsm.errors` error.
+    Responses are boto3's without ``ResponseMetadata``, timestamps in UTC.
+    Safe to share between threads (boto3 clients are).
+    """
+
+    def __init__(self, client: PinpointSMSVoiceV2Client) -> None:
+        require_module("botocore.exceptions")
+        meta = getattr(client, "meta", None)
+        service = getattr(getattr(meta, "service_model", None), "service_name", None)
+        if service != SERVICE_NAME:
+            raise InvalidArgument(
+                f"expected a boto3 {SERVICE_NAME!r} client, got {type(client).__name__}"
+                + (f" for {service!r}" if service else "")
+            )
+        self._client = client
+        self._counter = _CallCounter()
+        # after-call fires once per logical call (after botocore's retries, and
+        # also for Stubber responses); after-call-error when no answer came.
+        events = client.meta.events
+        uid = f"registration_fsm.calls.{id(self._counter)}"
+        handlers = [
+            (f"after-call.{SERVICE_NAME}", f"{uid}.ok"),
+            (f"after-call-error.{SERVICE_NAME}", f"{uid}.error"),
+        ]
+        for event, unique_id in handlers:
+            events.register(event, self._counter.on_call, unique_id=unique_id)
+        weakref.finalize(self, _unregister, events, handlers, self._counter.on_call)
+
+    @classmethod
+    def from_config(
+        cls,
+        *,
+        session: Session | None = None,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        retry_mode: str = "standard",
+        max_attempts: int = 3,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+    ) -> Self:
+        """Build the client: from ``session``, or a new session for ``profile``.
+
+        ``max_attempts`` counts calls (first try included), as botocore's
+        ``total_max_attempts``. Bad settings raise :class:`InvalidArgument`.
+        """
+        boto3 = require_module("boto3")
+        config_module = require_module("botocore.config")
+        exceptions = require_module("botocore.exceptions")
+        if retry_mode not in RETRY_MODES:
+            raise InvalidArgument(
+                f"retry_mode must be one of {', '.join(RETRY_MODES)}, got {retry_mode!r}"
+            )
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise InvalidArgument(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
+        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise InvalidArgument(f"{name} must be a positive number, got {value!r}")
+        if session is not None and profile is not None:
+            raise InvalidArgument("pass either session or profile, not both")
+        config = config_module.Config(
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        try:
+            with _SESSION_LOCK:
+                sess = (
+                    session if session is not None else boto3.session.Session(profile_name=profile)
+                )
+                client = sess.client(
+                    SERVICE_NAME, region_name=region, endpoint_url=endpoint_url, config=config
+                )
+        except (exceptions.BotoCoreError, ValueError) as err:
+            raise InvalidArgument(f"cannot create the {SERVICE_NAME} client: {err}") from err
+        return cls(client)
+
+    # -- configuration ---------------------------------------------------
+
+    @property
+    def client(self) -> PinpointSMSVoiceV2Client:
+        """The wrapped boto3 client."""
+        return self._client
+
+    @property
+    def retry_mode(self) -> str:
+        """botocore's retry mode for the client: legacy, standard or adaptive."""
+        retries = self._retries()
+        return str(retries.get("mode") or "legacy")
+
+    @property
+    def max_attempts(self) -> int:
+        """Calls botocore makes per request at most, the first one included."""
+        retries = self._retries()
+        total = retries.get("total_max_attempts")
+        if isinstance(total, int):
+            return total
+        extra = retries.get("max_attempts")
+        if isinstance(extra, int):
+            return extra + 1
+        return _DEFAULT_ATTEMPTS.get(self.retry_mode, 3)
+
+    @property
+    def calls(self) -> Mapping[str, int]:
+        """Requests made so far through the client, by operation (pages count once each)."""
+        return self._counter.snapshot()
+
+    def _retries(self) -> Mapping[str, Any]:
+        retries = getattr(self._client.meta.config, "retries", None)
+        return retries if isinstance(retries, Mapping) else {}
+
+    # -- operations ------------------------------------------------------
+
+    def create_registration(
+        self,
+        registration_type: str,
+        *,
+        client_token: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """CreateRegistration; returns CreateRegistrationResult."""
+        params: dict[str, Any] = {"RegistrationType": registration_type}
+        if tags is not None:
+            if not isinstance(tags, Mapping):
+                raise InvalidArgument(f"tags must be a mapping, got {type(tags).__name__}")
+            params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        if client_token is not None:
+            params["ClientToken"] = client_token
+        with translate_errors("CreateRegistration"):
+            return _clean(self._client.create_registration(**params))
+
+    def describe_registrations(
+        self,
+        *,
+        registration_ids: Sequence[str] = (),
+        filters: Sequence[Filter] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """DescribeRegistrations, every page; yields RegistrationInformation.
+
+        Ids are checked before any request, de-duplicated, and sent 5 per request.
+        """
+        ids = list(dict.fromkeys(_ids(registration_ids)))
+        base: dict[str, Any] = {}
+        if filters:
+            base["Filters"] = _filters(filters)
+        config = _pagination(page_size)
+        if ids:
+            requests = [{**base, "RegistrationIds": batch} for batch in _batches(ids)]
+        else:
+            requests = [base]
+        paginator = self._client.get_paginator("describe_registrations")
+        return _items("DescribeRegistrations", paginator, "Registrations", requests, config)
+
+    def describe_registration_versions(
+        self,
+        registration_id: str,
+        *,
+        version_numbers: Sequence[int] = (),
+        filters: Sequence[Filter] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """DescribeRegistrationVersions, every page; yields RegistrationVersionInformation.
+
+        Arguments are checked before any request; version numbers go 5 per request.
+        """
+        base: dict[str, Any] = {"RegistrationId": check_registration_id(registration_id)}
+        numbers = list(dict.fromkeys(_version_numbers(version_numbers)))
+        if filters:
+            base["Filters"] = _filters(filters)
+        config = _pagination(page_size)
+        if numbers:
+            requests = [{**base, "VersionNumbers": batch} for batch in _batches(numbers)]
+        else:
+            requests = [base]
+        paginator = self._client.get_paginator("describe_registration_versions")
+        return _items(
+            "DescribeRegistrationVersions", paginator, "RegistrationVersions", requests, config
+        )
+
+    def create_registration_version(self, registration_id: str) -> dict[str, Any]:
+        """CreateRegistrationVersion; returns CreateRegistrationVersionResult."""
+        reg_id = check_registration_id(registration_id)
+        with translate_errors("CreateRegistrationVersion"):
+            return _clean(self._client.create_registration_version(RegistrationId=reg_id))
+
+    def submit_registration_version(
+        self, registration_id: str, *, aws_review: bool = False
+    ) -> dict[str, Any]:
+        """SubmitRegistrationVersion; returns SubmitRegistrationVersionResult.
+
+        ``AwsReview`` is sent only when ``aws_review`` is true (the API's default is false).
+        """
+        params: dict[str, Any] = {"RegistrationId": check_registration_id(registration_id)}
+        if aws_review is not False:
+            params["AwsReview"] = aws_review
+        with translate_errors("SubmitRegistrationVersion"):
+            return _clean(self._client.submit_registration_version(**params))
+
+    def discard_registration_version(self, registration_id: str) -> dict[str, Any]:
+        """DiscardRegistrationVersion; returns DiscardRegistrationVersionResult."""
+        reg_id = check_registration_id(registration_id)
+        with translate_errors("DiscardRegistrationVersion"):
+            return _clean(self._client.discard_registration_version(RegistrationId=reg_id))
+
+    def delete_registration(self, registration_id: str) -> dict[str, Any]:
+        """DeleteRegistration; returns DeleteRegistrationResult."""
+        reg_id = check_registration_id(registration_id)
+        with translate_errors("DeleteRegistration"):
+            return _clean(self._client.delete_registration(RegistrationId=reg_id))
+
+    # -- internals -------------------------------------------------------
+
+    def __repr__(self) -> str:
+        meta = self._client.meta
+        return (
+            f"{type(self).__name__}(region={meta.region_name!r}, endpoint={meta.endpoint_url!r}, "
+            f"retry_mode={self.retry_mode!r}, max_attempts={self.max_attempts})"
+        )
+
+
+def _items(
+    operation: str,
+    paginator: Any,
+    key: str,
+    requests: list[dict[str, Any]],
+    config: dict[str, int],
+) -> Iterator[dict[str, Any]]:
+    """Every item under ``key`` of every page of every request, through ``paginator``."""
+    for params in requests:
+        with translate_errors(operation):
+            pages = iter(paginator.paginate(**params, PaginationConfig=config))
+        while True:
+            with translate_errors(operation):
+                page = next(pages, None)
+            if page is None:
+                break
+            for item in page.get(key) or ():
+                yield _clean(item)
+
+
+def _unregister(events: Any, handlers: list[tuple[str, str]], handler: Any) -> None:
+    for event, unique_id in handlers:
+        events.unregister(event, handler, unique_id=unique_id)
+
+
+def _ids(values: Sequence[str]) -> list[str]:
+    if isinstance(values, str | bytes):
+        raise InvalidArgument("registration_ids must be a sequence of ids, not a single string")
+    return [check_registration_id(v, "RegistrationIds") for v in values]
+
+
+def _version_numbers(values: Sequence[int]) -> list[int]:
+    if isinstance(values, str | bytes):
+        raise InvalidArgument("version_numbers must be a sequence of integers")
+    out = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int):
+            _invalid("VersionNumbers", f"{value!r} is not an integer")
+        if not VERSION_MIN <= value <= VERSION_MAX:
+            _invalid("VersionNumbers", f"{value} is outside {VERSION_MIN}..{VERSION_MAX}")
+        out.append(value)
+    return out
+
+
+def _filters(filters: Sequence[Filter]) -> list[dict[str, Any]]:
+    if isinstance(filters, Mapping | str | bytes):
+        raise InvalidArgument("filters must be a sequence of {'Name': ..., 'Values': [...]}")
+    out = []
+    for f in filters:
+        if not isinstance(f, Mapping):
+            raise InvalidArgument(f"each filter must be a mapping, got {f!r}")
+        out.append(
+            {k: list(v) if k == "Values" and not isinstance(v, str) else v for k, v in f.items()}
+        )
+    return out
+
+
+def _pagination(page_size: int | None) -> dict[str, int]:
+    if page_size is None:
+        return {}
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        _invalid("MaxResults", f"page_size {page_size!r} is not an integer")
+    if not _PAGE_MIN <= page_size <= _PAGE_MAX:
+        _invalid("MaxResults", f"page_size {page_size} is outside {_PAGE_MIN}..{_PAGE_MAX}")
+    return {"PageSize": page_size}
+
+
+def _invalid(field: str, message: str) -> NoReturn:
+    raise ValidationError(message, reason="INVALID_PARAMETER", fields=[(field, message)])
+
+
+def _batches(values: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(values), BATCH_SIZE):
+        yield values[start : start + BATCH_SIZE]
+
+
+def _clean(response: Any) -> dict[str, Any]:
+    """A copy of ``response`` without ``ResponseMetadata``, every datetime in UTC."""
+    return {k: _utc(v) for k, v in response.items() if k != "ResponseMetadata"}
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # botocore never returns these; its wire times are UTC
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    if isinstance(value, Mapping):
+        return {k: _utc(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_utc(v) for v in value]
+    return value

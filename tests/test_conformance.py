@@ -1,0 +1,210 @@
+"""The conformance suite against three RegistrationApi targets.
+
+- ``emulator``: EmulatedRegistrationApi in process.
+- ``http``: Boto3RegistrationApi with a real boto3 client over HTTP to the served emulator.
+- ``stubber``: Boto3RegistrationApi whose client answers through botocore's Stubber,
+  fed by the emulator, so every request and response is checked against the
+  installed service model.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ParamValidationError, StubAssertionError
+from botocore.stub import Stubber
+
+from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
+from registration_fsm.adapters.emulator import EmulatedRegistrationApi, wire
+from registration_fsm.emulator import serve
+from registration_fsm.ports import RegistrationApi
+from registration_fsm.testing import conformance
+from registration_fsm.testing.conformance import (
+    SCENARIOS,
+    ConformanceFailed,
+    ConformanceTarget,
+    check_adapter_conformance,
+    run_scenario,
+)
+
+#: Cached service model for every client of this module (clients are made one at a time).
+SESSION = boto3.session.Session(
+    aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+)
+
+
+@contextmanager
+def emulator_target() -> Iterator[ConformanceTarget]:
+    emu = EmulatedRegistrationApi()
+    yield ConformanceTarget(api=emu, advance=emu.advance, name="emulator")
+
+
+@contextmanager
+def http_target() -> Iterator[ConformanceTarget]:
+    emu = EmulatedRegistrationApi()
+    with serve(emu) as url:
+        api = Boto3RegistrationApi.from_config(
+            session=SESSION,
+            region="us-east-1",
+            endpoint_url=url,
+            retry_mode="standard",
+            max_attempts=2,
+            connect_timeout=2,
+            read_timeout=5,
+        )
+        try:
+            yield ConformanceTarget(api=api, advance=emu.advance, name="http")
+        finally:
+            api.client.close()
+
+
+def bridge_to_emulator(client: Any, stubber: Stubber, emu: EmulatedRegistrationApi) -> None:
+    """Answer each call of ``client`` through ``stubber`` with the emulator's response.
+
+    The Stubber checks its queue on ``before-parameter-build.*.*``, which runs
+    before any service-specific handler of that event; ``provide-client-params``
+    is emitted just before it, with the same parameters.
+    """
+    methods = {op: method for method, op in client.meta.method_to_api_mapping.items()}
+
+    def answer(model: Any, params: Mapping[str, Any], **_: Any) -> None:
+        method, expected = methods[model.name], copy.deepcopy(dict(params))
+        try:
+            response = wire.dispatch(emu, model.name, params)
+        except Exception as err:
+            status, body = wire.error_response(err)
+            modeled = {k: v for k, v in body.items() if k not in ("__type", "message")}
+            queue: Callable[[], None] = lambda: stubber.add_client_error(  # noqa: E731
+                method,
+                service_error_code=body["__type"],
+                service_message=body["message"],
+                http_status_code=status,
+                modeled_fields=modeled or None,
+                response_meta={"RequestId": f"stub-{sum(emu.calls.values())}"},
+                expected_params=expected,
+            )
+        else:
+            queue = lambda: stubber.add_response(method, response, expected_params=expected)  # noqa: E731
+        try:
+            queue()
+        except ParamValidationError as err:
+            # Not an API answer: make sure the adapter does not translate it.
+            raise StubAssertionError(
+                operation_name=model.name,
+                reason=f"the emulator's answer breaks the service model: {err}",
+            ) from err
+
+    client.meta.events.register(
+        "provide-client-params.pinpoint-sms-voice-v2.*", answer, unique_id="emulator-bridge"
+    )
+
+
+@contextmanager
+def stubber_target() -> Iterator[ConformanceTarget]:
+    emu = EmulatedRegistrationApi()
+    client = SESSION.client(
+        "pinpoint-sms-voice-v2",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+    try:
+        with Stubber(client) as stubber:
+            bridge_to_emulator(client, stubber, emu)
+            api = Boto3RegistrationApi(client)
+            yield ConformanceTarget(api=api, advance=emu.advance, name="stubber")
+            stubber.assert_no_pending_responses()
+    finally:
+        client.close()
+
+
+TARGETS: dict[str, Callable[[], Any]] = {
+    "emulator": emulator_target,
+    "http": http_target,
+    "stubber": stubber_target,
+}
+
+CASES = [
+    pytest.param(target, name, id=f"{target}-{name}") for target in TARGETS for name in SCENARIOS
+]
+
+
+@pytest.mark.parametrize(("target", "name"), CASES)
+def test_scenario(target: str, name: str) -> None:
+    run_scenario(name, TARGETS[target])
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_every_target_implements_the_port(target: str) -> None:
+    with TARGETS[target]() as t:
+        assert isinstance(t.api, RegistrationApi)
+
+
+def test_the_runner_passes_a_conforming_adapter() -> None:
+    report = check_adapter_conformance(stubber_target)
+    assert report.ok
+    assert set(report.passed) == set(SCENARIOS)
+
+
+def test_the_runner_accepts_a_plain_target_factory() -> None:
+    def factory() -> ConformanceTarget:
+        emu = EmulatedRegistrationApi()
+        return ConformanceTarget(api=emu, advance=emu.advance)
+
+    report = check_adapter_conformance(factory, scenarios=["submit_with_aws_review"])
+    assert report.passed == ("submit_with_aws_review",)
+
+
+class IgnoresAwsReview:
+    """A broken adapter: drops ``aws_review`` and never refuses a discard of a DRAFT."""
+
+    def __init__(self, inner: EmulatedRegistrationApi) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @property
+    def calls(self) -> Mapping[str, int]:
+        return self.inner.calls
+
+    def submit_registration_version(
+        self,
+        registration_id: str,
+        *,
+        aws_review: bool = False,  # noqa: ARG002 - the bug under test
+    ) -> dict[str, Any]:
+        return self.inner.submit_registration_version(registration_id)
+
+    def discard_registration_version(self, registration_id: str) -> dict[str, Any]:
+        versions = list(self.inner.describe_registration_versions(registration_id))
+        return {"RegistrationId": registration_id} | versions[0]
+
+
+def test_the_runner_reports_every_failure_of_a_broken_adapter() -> None:
+    def factory() -> ConformanceTarget:
+        emu = EmulatedRegistrationApi()
+        return ConformanceTarget(api=IgnoresAwsReview(emu), advance=emu.advance)
+
+    with pytest.raises(ConformanceFailed) as info:
+        check_adapter_conformance(factory)
+    report = info.value.report
+    failed = {f.scenario for f in report.failures}
+    assert {
+        "submit_with_aws_review",
+        "aws_review_deny_keeps_feedback",
+        "discard_of_draft_or_reviewing_is_refused",
+        "discard_of_submitted",
+    } <= failed
+    assert "create_makes_draft_version_one" in report.passed
+    assert "submit_with_aws_review" in str(info.value)
+    assert isinstance(info.value, AssertionError)
+
+
+def test_an_unknown_scenario_is_a_clear_error() -> None:
+    with pytest.raises(conformance.ConformanceError, match="unknown scenario"):
+        run_scenario("no_such_scenario", emulator_target)
