@@ -18,6 +18,4 @@ def check_registration_id(value: Any, field: str = "RegistrationId") -> str:
         return value
     shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
     message = f"{field} {shown} must be 1-256 characters of [A-Za-z0-9_:/-]"
-    raise ValidationError(
-        message, reason="INVALID_PARAMETER", fields=[(field, message)]
-    )
+    raise ValidationError(message, reason="INVALID_PARAMETER", fields=[(field, message)])
