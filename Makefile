@@ -2,14 +2,23 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint typecheck clean
+.PHONY: demo test lint typecheck tools bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# What the diagram checks need: Mermaid (npm, run by the venv's Node) and Graphviz.
+tools/mermaid-check/node_modules/.installed: tools/mermaid-check/package-lock.json $(BIN)/.installed
+	$(BIN)/npm ci --prefix tools/mermaid-check --no-audit --no-fund --loglevel=error
+	touch $@
+
+tools: tools/mermaid-check/node_modules/.installed
+	@command -v dot >/dev/null || scripts/install-graphviz
 
 demo: $(BIN)/.installed
 	$(BIN)/registration-fsm demo
@@ -21,8 +30,11 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy --strict registration_fsm tests examples benchmarks
 
-test: lint typecheck
+test: lint typecheck tools
 	$(BIN)/python -m pytest
 
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_core.py --write-docs
+
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache tools/mermaid-check/node_modules
