@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
-
-import attrs
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from registration_fsm.domain.statuses import VersionStatus
 
@@ -21,13 +20,16 @@ class EventCause(StrEnum):
     REMOTE = "remote"
 
 
-@attrs.frozen
-class TransitionEvent:
-    """One applied transition of one version.
+_NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+
+
+class TransitionEvent(NamedTuple):
+    """One applied transition of one version (immutable).
 
     ``source`` is None for the ``create`` event that brings a version into
     existence. ``anomaly`` is set when a sync applied a change that no legal
-    path explains (it says what was odd).
+    path explains (it says what was odd). A NamedTuple: cheap to make, and
+    ``event._replace(actor=...)`` derives a changed copy.
     """
 
     registration_id: str
@@ -39,7 +41,7 @@ class TransitionEvent:
     cause: EventCause = EventCause.LOCAL
     actor: str | None = None
     reason: str | None = None
-    details: Mapping[str, Any] = attrs.field(factory=dict)
+    details: Mapping[str, Any] = _NO_DETAILS
     anomaly: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -27,6 +27,8 @@ API_OF: dict[str, str] = {attr: api for api, attr in HISTORY_FIELDS}
 
 def ensure_utc(value: datetime, what: str = "timestamp") -> datetime:
     """Return ``value`` in UTC; refuse naive datetimes."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ClockError(f"{what} must be timezone-aware, got naive {value.isoformat()}")
     return value if value.tzinfo is UTC else value.astimezone(UTC)

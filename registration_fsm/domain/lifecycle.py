@@ -238,6 +238,11 @@ class Lifecycle:
         return tuple(seen)
 
     @cached_property
+    def trigger_set(self) -> frozenset[str]:
+        """:attr:`triggers` as a set."""
+        return frozenset(self.triggers)
+
+    @cached_property
     def initial(self) -> Transition:
         """The edge that creates a version."""
         return next(t for t in self.transitions if not t.sources)

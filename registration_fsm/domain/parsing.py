@@ -60,9 +60,18 @@ def string(value: Any, field: str) -> str:
 
 def registration_id(value: Any, field: str = "RegistrationId") -> str:
     """A registration id matching the API's pattern and length."""
+    if type(value) is str and value in _VALID_IDS:
+        return value
     if not isinstance(value, str) or not REGISTRATION_ID_RE.fullmatch(value):
         raise InvalidApiData(field, value, "expected 1-256 characters of [A-Za-z0-9_:/-]")
+    if type(value) is str:
+        if len(_VALID_IDS) >= 4096:  # a small memo of ids already checked
+            _VALID_IDS.clear()
+        _VALID_IDS.add(value)
     return value
+
+
+_VALID_IDS: set[str] = set()
 
 
 def registration_type(value: Any, field: str = "RegistrationType") -> str:

@@ -138,7 +138,7 @@ class RegistrationVersion:
         Raises :class:`InvalidApiData` naming the field; semantic oddities are
         recorded in ``anomalies``.
         """
-        d = p.mapping(data, "RegistrationVersion")
+        d = data if type(data) is dict else p.mapping(data, "RegistrationVersion")
         reg_id = d.get("RegistrationId", registration_id)
         reg_arn = d.get("RegistrationArn", registration_arn)
         if reg_id is None:
@@ -249,7 +249,7 @@ class RegistrationVersion:
         several versions before changing any.
         """
         status = self.status
-        if trigger not in RULES.triggers:
+        if trigger not in RULES.trigger_set:
             raise UnknownTrigger(trigger, RULES.triggers)
         if status.is_unknown:
             raise TransitionNotAllowed(

@@ -15,9 +15,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from typing import Any
-
-import attrs
 
 from registration_fsm.adapters.ids import check_registration_id
 from registration_fsm.domain.events import EventCause, TransitionEvent
@@ -124,8 +123,15 @@ class Synchronizer:
         ids = (
             None
             if registration_ids is None
-            else [check_registration_id(i) for i in registration_ids]
+            else list(dict.fromkeys(check_registration_id(i) for i in registration_ids))
         )
+        return self._sync(ids, full, progress, parallel=True)
+
+    def _sync(
+        self, ids: list[str] | None, full: bool, progress: Progress | None, *, parallel: bool
+    ) -> SyncReport:
+        """:meth:`sync`; ``parallel=False`` pulls in the calling thread, which must be
+        used while holding a registration's lock (a pool thread would wait for it)."""
         before = dict(self.api.calls)
         report = SyncReport()
         summaries, gone = self._summaries(ids)
@@ -142,9 +148,14 @@ class Synchronizer:
         total = done + len(todo)
         if progress is not None:
             progress(done, total)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with ExitStack() as stack:
+            if parallel and len(todo) > 1:
+                pool = stack.enter_context(ThreadPoolExecutor(max_workers=self.concurrency))
+                outcomes: Iterator[Difference | Exception] = pool.map(self._pull_one, todo)
+            else:
+                outcomes = map(self._pull_one, todo)
             for registration_id, outcome in zip(
-                (s["RegistrationId"] for s in todo), pool.map(self._pull_one, todo), strict=True
+                (s["RegistrationId"] for s in todo), outcomes, strict=True
             ):
                 done += 1
                 if isinstance(outcome, Exception):
@@ -344,7 +355,7 @@ class Synchronizer:
             def annotate(event: TransitionEvent) -> TransitionEvent:
                 if event.version_number != version.number or event.trigger != trigger:
                     return event
-                return attrs.evolve(event, cause=EventCause.LOCAL, actor=actor, reason=reason)
+                return event._replace(cause=EventCause.LOCAL, actor=actor, reason=reason)
 
             diff = self._save_remote(registration, None, cause=EventCause.REMOTE, annotate=annotate)
         self._publish(diff.events)
@@ -361,7 +372,7 @@ class Synchronizer:
     def _stored_or_pull(self, registration_id: str) -> StoredRegistration:
         stored = self.store.get(registration_id)
         if stored is None:
-            report = self.sync([registration_id], full=True)
+            report = self._sync([registration_id], True, None, parallel=False)
             if report.failed:
                 raise next(iter(self._failures(report)))
             stored = self.store.get(registration_id)
@@ -376,7 +387,9 @@ class Synchronizer:
             return call()
         except ConflictError as conflict:
             try:
-                self.sync([registration_id], full=True)
+                report = self._sync([registration_id], True, None, parallel=False)
+                if report.failed:  # the local state is not fresh: do not pass it off as such
+                    raise next(iter(self._failures(report)))
                 conflict.registration = self.get(registration_id)
             except Exception as err:  # the conflict is the news; a failed re-pull is logged
                 _log.warning("re-pull of %s after a conflict failed: %s", registration_id, err)
