@@ -6,8 +6,10 @@ import sys
 
 import click
 
+from registration_fsm.cli.audit import audit
 from registration_fsm.cli.aws import discard, show, sync
 from registration_fsm.cli.demo import demo
+from registration_fsm.cli.diagram import diagram
 from registration_fsm.cli.emulator import emulator
 from registration_fsm.errors import RegistrationError
 
@@ -18,7 +20,7 @@ def cli() -> None:
     """Model, emulate and follow AWS End User Messaging SMS registrations."""
 
 
-for command in (demo, emulator, sync, show, discard):
+for command in (demo, emulator, sync, show, discard, diagram, audit):
     cli.add_command(command)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -41,7 +42,13 @@ def four_eyes(ctx: GuardContext) -> str | None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
-def demo(as_json: bool) -> None:
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the demo's hash-chained audit trail here (JSON Lines).",
+)
+def demo(as_json: bool, audit_log: Path | None) -> None:
     """Walk one registration through its lifecycle on the embedded emulator."""
     import boto3
 
@@ -95,6 +102,12 @@ def demo(as_json: bool) -> None:
             say(line)
         calls = ", ".join(f"{op} {n}" for op, n in sorted(api.calls.items()))
         say(f"\nAPI calls made through boto3: {calls}")
+        if audit_log is not None:
+            from registration_fsm.audit import export_jsonl
+
+            with audit_log.open("w", encoding="utf-8") as out:
+                count = export_jsonl(syncer.store, out)
+            say(f"Audit trail: {count} hash-chained records written to {audit_log}")
 
 
 def _json_line(event: TransitionEvent) -> None:

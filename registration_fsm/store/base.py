@@ -9,6 +9,7 @@ from typing import Any, Final, Protocol, Self, runtime_checkable
 
 import attrs
 
+from registration_fsm.audit.chain import AuditHead, AuditRecord
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import InvalidArgument, StaleWrite
@@ -100,6 +101,14 @@ class Store(Protocol):
         self, registration_id: str | None = None, *, after: int = 0
     ) -> Iterator[StoredEvent]:
         """Stored events with their ``seq``, in append order, those with ``seq > after``."""
+        ...
+
+    def audit_records(self) -> Iterator[AuditRecord]:
+        """The audit trail: every stored event hash-chained, undecoded, in ``seq`` order."""
+        ...
+
+    def audit_head(self) -> AuditHead:
+        """The chain's end, written in the same transaction as the events."""
         ...
 
     def close(self) -> None:

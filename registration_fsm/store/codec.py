@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from registration_fsm.audit.chain import AuditRecord, record_hash
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import InvalidArgument, RegistrationError, StoreError
@@ -157,3 +158,28 @@ def decode_event(text: str, where: str) -> TransitionEvent:
         return TransitionEvent.from_dict(data)
     except _UNUSABLE as err:
         raise StoreError(f"{where}: stored event is unusable ({err!r})") from None
+
+
+def chain(
+    registration_id: str, events: Sequence[str], last_seq: int, last_hash: str
+) -> list[tuple[int, str, str, str, str]]:
+    """Audit rows (seq, registration id, JSON, previous hash, hash) for new events."""
+    rows = []
+    prev = last_hash
+    for offset, text in enumerate(events, start=1):
+        seq = last_seq + offset
+        digest = record_hash(seq, registration_id, prev, json.loads(text))
+        rows.append((seq, registration_id, text, prev, digest))
+        prev = digest
+    return rows
+
+
+def audit_record(
+    seq: Any, registration_id: Any, text: Any, prev_hash: Any, digest: Any
+) -> AuditRecord:
+    """A stored row as an audit record, undecoded: unreadable content stays raw text."""
+    try:
+        event = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        event = text
+    return AuditRecord(seq, registration_id, event, prev_hash, digest)

@@ -9,6 +9,7 @@ from typing import Any, Self
 
 import attrs
 
+from registration_fsm.audit.chain import GENESIS, AuditHead, AuditRecord
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import StoreError
@@ -43,8 +44,9 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rows: dict[str, _Row] = {}
-        self._events: list[tuple[int, str, str]] = []  # (seq, registration id, JSON)
-        self._last_seq = 0
+        # (seq, registration id, JSON, previous hash, hash): the audit chain
+        self._events: list[tuple[int, str, str, str, str]] = []
+        self._head = AuditHead(0, GENESIS)
         self._closed = False
 
     def get(self, registration_id: str) -> StoredRegistration | None:
@@ -76,10 +78,24 @@ class MemoryStore:
             self._rows[enc.registration_id] = _Row(
                 revision, enc.info, tuple(text for _n, text in enc.versions), enc.summary
             )
-            for text in enc.events:
-                self._last_seq += 1
-                self._events.append((self._last_seq, enc.registration_id, text))
+            if enc.events:
+                records = codec.chain(enc.registration_id, enc.events, *attrs.astuple(self._head))
+                self._events.extend(records)
+                self._head = AuditHead(records[-1][0], records[-1][4])
         return revision
+
+    def audit_records(self) -> Iterator[AuditRecord]:
+        """The audit trail, in sequence order (see :mod:`registration_fsm.audit`)."""
+        with self._lock:
+            self._check_open()
+            rows = list(self._events)
+        return (codec.audit_record(*row) for row in rows)
+
+    def audit_head(self) -> AuditHead:
+        """The chain's last sequence number and hash (0 and GENESIS when empty)."""
+        with self._lock:
+            self._check_open()
+            return self._head
 
     def ids(self) -> list[str]:
         """Every stored registration id, sorted."""
@@ -113,7 +129,7 @@ class MemoryStore:
             rows = self._events[after:]
         return (
             StoredEvent(seq, codec.decode_event(text, f"event {seq}"))
-            for seq, reg_id, text in rows
+            for seq, reg_id, text, _prev, _hash in rows
             if registration_id is None or reg_id == registration_id
         )
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
+from registration_fsm.audit.chain import GENESIS, AuditHead, AuditRecord
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import StoreError
@@ -26,7 +27,7 @@ from registration_fsm.store.base import (
 )
 
 #: ``PRAGMA user_version`` of the schema below.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id``: "RFSM", marks a file as a registration store.
 APPLICATION_ID = int.from_bytes(b"RFSM", "big")
 _PAGE = 500
@@ -47,7 +48,14 @@ CREATE TABLE versions (
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     registration_id TEXT NOT NULL REFERENCES registrations (id),
-    event TEXT NOT NULL
+    event TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
 );
 CREATE INDEX events_by_registration ON events (registration_id, seq);
 """
@@ -145,11 +153,33 @@ class SQLiteStore:
                 "INSERT INTO versions (registration_id, number, info) VALUES (?, ?, ?)",
                 [(reg_id, n, text) for n, text in enc.versions],
             )
-            conn.executemany(
-                "INSERT INTO events (registration_id, event) VALUES (?, ?)",
-                [(reg_id, text) for text in enc.events],
-            )
+            if enc.events:
+                head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+                records = codec.chain(reg_id, enc.events, *(head or (0, GENESIS)))
+                conn.executemany(
+                    "INSERT INTO events (seq, registration_id, event, prev_hash, hash) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    records,
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO audit_head (id, seq, hash) VALUES (1, ?, ?)",
+                    (records[-1][0], records[-1][4]),
+                )
         return revision
+
+    def audit_records(self) -> Iterator[AuditRecord]:
+        """The audit trail as stored, in sequence order, undecoded (for verification)."""
+        with self._transaction("DEFERRED", "read the audit trail") as conn:
+            rows = conn.execute(
+                "SELECT seq, registration_id, event, prev_hash, hash FROM events ORDER BY seq"
+            ).fetchall()
+        return (codec.audit_record(*row) for row in rows)
+
+    def audit_head(self) -> AuditHead:
+        """The chain's last sequence number and hash (0 and GENESIS when empty)."""
+        with self._transaction("DEFERRED", "read the audit head") as conn:
+            row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        return AuditHead(0, GENESIS) if row is None else AuditHead(row[0], row[1])
 
     def ids(self) -> list[str]:
         """Every stored registration id, sorted."""
