@@ -16,8 +16,10 @@
     ├── InvalidApiData             .field, .value   (also a ValueError)
     ├── InvalidArgument            bad input to a library call (also a ValueError)
     │   ├── UnknownTrigger         .trigger
+    │   ├── InvalidEvent           an EventBridge event that names no registration
     │   └── ClockError             a naive or backwards timestamp
     ├── NotTracked                 the registration is not in the local state
+    ├── WaitTimeout                .last_status: wait_for gave up
     ├── StoreError                 local state cannot be read or written
     │   └── StaleWrite             another writer changed the registration first
     └── SubscriberError            .event, .errors: the change happened, a subscriber failed
@@ -225,6 +227,33 @@ class UnknownTrigger(InvalidArgument):
     def __init__(self, trigger: object, known: Sequence[str]) -> None:
         super().__init__(f"unknown trigger {trigger!r}; known triggers: {', '.join(known)}")
         self.trigger = trigger
+
+
+class InvalidEvent(InvalidArgument):
+    """An EventBridge event this library cannot act on (no registration named)."""
+
+
+class WaitTimeout(RegistrationError, TimeoutError):
+    """``wait_for`` gave up; ``last_status`` and ``last_version_status`` say what it saw."""
+
+    def __init__(
+        self,
+        registration_id: str,
+        wanted: Sequence[str],
+        waited: float,
+        last_status: str | None,
+        last_version_status: str | None,
+    ) -> None:
+        super().__init__(
+            f"registration {registration_id} did not reach {' or '.join(wanted)} in "
+            f"{waited:.1f} s; last seen: registration {last_status}, "
+            f"current version {last_version_status}"
+        )
+        self.registration_id = registration_id
+        self.wanted = tuple(wanted)
+        self.waited = waited
+        self.last_status = last_status
+        self.last_version_status = last_version_status
 
 
 class ClockError(InvalidArgument):

@@ -7,7 +7,7 @@ import sys
 import click
 
 from registration_fsm.cli.audit import audit
-from registration_fsm.cli.aws import discard, show, sync
+from registration_fsm.cli.aws import discard, show, sync, wait
 from registration_fsm.cli.demo import demo
 from registration_fsm.cli.diagram import diagram
 from registration_fsm.cli.emulator import emulator
@@ -20,7 +20,7 @@ def cli() -> None:
     """Model, emulate and follow AWS End User Messaging SMS registrations."""
 
 
-for command in (demo, emulator, sync, show, discard, diagram, audit):
+for command in (demo, emulator, sync, show, discard, wait, diagram, audit):
     cli.add_command(command)
 
 

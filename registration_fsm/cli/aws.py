@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,25 @@ def make_synchronizer(
     return Synchronizer(api, SQLiteStore(store_path))
 
 
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` drawing a bar on stderr if it is a terminal, else None.
+
+    Off a terminal click would still print the label, an extra stderr line in
+    logs and pipes (and before a one-line error).
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        yield progress
+
+
 @click.command()
 @api_options
 @click.option("--id", "ids", multiple=True, help="Only this registration (repeatable).")
@@ -80,12 +100,7 @@ def sync(
 ) -> None:
     """Pull registrations from the API into the local store and print what changed."""
     syncer = make_synchronizer(endpoint_url, region, profile, store_path)
-    with syncer.store, click.progressbar(length=1, label="syncing", file=sys.stderr) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
-
+    with syncer.store, progress_bar("syncing") as progress:
         report = syncer.sync(list(ids) or None, full, progress=progress)
     if as_json:
         click.echo(to_json(report.to_dict()))
@@ -174,3 +189,27 @@ def discard(
             registration_id, actor=actor, reason=reason, guards=[require_reason], policy=policy
         )
     click.echo(to_json(event.to_dict()) if as_json else timeline_line(event))
+
+
+@click.command()
+@api_options
+@click.option("--registration-id", required=True, help="The registration to watch.")
+@click.option("--status", "statuses", multiple=True, required=True,
+              help="A registration or version status to wait for (repeatable).")  # fmt: skip
+@click.option("--timeout", default=600.0, show_default=True, type=click.FloatRange(min=0.001))
+@click.option("--poll", default=5.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="First pause between polls (grows with backoff, with jitter).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the registration as JSON.")
+def wait(
+    endpoint_url: str | None, region: str | None, profile: str | None, store_path: Path,
+    registration_id: str, statuses: tuple[str, ...], timeout: float, poll: float, as_json: bool,
+) -> None:  # fmt: skip
+    """Poll a registration until it reaches a status; exit 1 on timeout."""
+    syncer = make_synchronizer(endpoint_url, region, profile, store_path)
+    with syncer.store:
+        registration = syncer.wait_for(registration_id, statuses, timeout=timeout, poll=poll)
+    if as_json:
+        click.echo(to_json(registration_json(registration)))
+    else:
+        for line in registration_table(registration):
+            click.echo(line)

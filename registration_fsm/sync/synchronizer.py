@@ -38,6 +38,7 @@ from registration_fsm.errors import (
 from registration_fsm.ports import RegistrationApi
 from registration_fsm.store.base import Store, StoredRegistration
 from registration_fsm.store.memory import MemoryStore
+from registration_fsm.sync.follow import Following
 from registration_fsm.sync.reconcile import Difference, registration_difference
 from registration_fsm.sync.report import SyncReport
 
@@ -46,7 +47,7 @@ _log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
-class Synchronizer:
+class Synchronizer(Following):
     """Local registrations that follow an API (see the module docstring).
 
     Args:
