@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from registration_fsm.domain.statuses import VersionStatus
+from registration_fsm.errors import SubscriberError
+
+_log = logging.getLogger(__name__)
 
 
 class EventCause(StrEnum):
@@ -85,3 +89,24 @@ class TransitionEvent(NamedTuple):
         why = f": {self.reason}" if self.reason else ""
         odd = f" [anomaly: {self.anomaly}]" if self.anomaly else ""
         return f"v{self.version_number} {src} -> {self.dest} ({self.trigger}){who}{why}{odd}"
+
+
+def deliver(
+    subscribers: Sequence[Callable[[TransitionEvent], object]], events: Sequence[TransitionEvent]
+) -> None:
+    """Give every event to every subscriber, in order, after the change is applied.
+
+    A subscriber that raises does not stop the others: its exception is logged,
+    and once all were called a :class:`SubscriberError` carries the first event
+    and every exception.
+    """
+    errors: list[BaseException] = []
+    for event in events:
+        for subscriber in tuple(subscribers):
+            try:
+                subscriber(event)
+            except Exception as exc:
+                _log.exception("subscriber %r raised on %s", subscriber, event.describe())
+                errors.append(exc)
+    if errors:
+        raise SubscriberError(events[0], errors)

@@ -17,7 +17,7 @@ import attrs
 
 from registration_fsm.domain import parsing as p
 from registration_fsm.domain.anomalies import Anomaly
-from registration_fsm.domain.events import EventCause, TransitionEvent
+from registration_fsm.domain.events import EventCause, TransitionEvent, deliver
 from registration_fsm.domain.guards import (
     DEFAULT_DISCARD_POLICY,
     DiscardPolicy,
@@ -43,7 +43,6 @@ from registration_fsm.errors import (
     DiscardNotAllowed,
     InvalidApiData,
     InvalidArgument,
-    SubscriberError,
     TransitionNotAllowed,
 )
 
@@ -245,16 +244,7 @@ class Registration:
 
     def publish(self, events: Sequence[TransitionEvent]) -> None:
         """Deliver applied events to the subscribers (see :meth:`subscribe`)."""
-        errors: list[BaseException] = []
-        for event in events:
-            for subscriber in tuple(self._subscribers):
-                try:
-                    subscriber(event)
-                except Exception as exc:
-                    _log.exception("subscriber %r raised on %s", subscriber, event.describe())
-                    errors.append(exc)
-        if errors:
-            raise SubscriberError(events[0], errors)
+        deliver(self._subscribers, events)
 
     # -- commands -------------------------------------------------------
 

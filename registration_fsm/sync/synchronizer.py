@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from registration_fsm.adapters.ids import check_registration_id
-from registration_fsm.domain.events import EventCause, TransitionEvent
+from registration_fsm.domain.events import EventCause, TransitionEvent, deliver
 from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy, Guard
 from registration_fsm.domain.registration import Registration
 from registration_fsm.domain.statuses import RegistrationStatus
@@ -33,7 +33,6 @@ from registration_fsm.errors import (
     NotFoundError,
     NotTracked,
     StaleWrite,
-    SubscriberError,
 )
 from registration_fsm.ports import RegistrationApi
 from registration_fsm.store.base import Store, StoredRegistration
@@ -408,16 +407,7 @@ class Synchronizer(Following):
             return lock
 
     def _publish(self, events: Sequence[TransitionEvent]) -> None:
-        errors: list[BaseException] = []
-        for event in events:
-            for subscriber in tuple(self._subscribers):
-                try:
-                    subscriber(event)
-                except Exception as exc:
-                    _log.exception("subscriber %r raised on %s", subscriber, event.describe())
-                    errors.append(exc)
-        if errors:
-            raise SubscriberError(events[0], errors)
+        deliver(self._subscribers, events)
 
 
 def _delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
