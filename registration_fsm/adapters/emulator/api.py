@@ -71,7 +71,8 @@ class EmulatedRegistrationApi:
     """An in-memory ``pinpoint-sms-voice-v2`` registration API (implements RegistrationApi).
 
     Args:
-        region, account: used in ARNs ``arn:aws:sms-voice:<region>:<account>:registration/<id>``.
+        region: the region in ARNs ``arn:aws:sms-voice:<region>:<account>:registration/<id>``.
+        account: the account id in those ARNs.
         clock: returns aware datetimes (default: now, UTC); read once per request.
         seed: seeds the id generator (and the NextToken key) for reproducible runs.
         discard_policy: which version statuses DiscardRegistrationVersion accepts.

@@ -1,0 +1,203 @@
+"""``registration-fsm diagram``: the lifecycle as Mermaid, DOT, SVG or PNG.
+
+``--highlight FILE`` marks a version's status and the path its history took. The
+file (``-`` for standard input) holds JSON in one of the API's shapes:
+
+- a registration as ``registration-fsm show --json`` prints it:
+  ``{"Registration": RegistrationInformation, "RegistrationVersions": [...]}``
+  (or that command's one-element list); its current version is highlighted;
+- a version: RegistrationVersionInformation carrying ``RegistrationId`` and
+  ``RegistrationArn``, or a Create/Submit/DiscardRegistrationVersion result;
+- a DescribeRegistrationVersions response (``RegistrationId``,
+  ``RegistrationArn``, ``RegistrationVersions``): its latest version.
+
+Timestamps may be ISO 8601 strings (as ``show --json`` prints) or epoch seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from registration_fsm.errors import InvalidApiData
+
+if TYPE_CHECKING:
+    from registration_fsm.domain.registration import Registration
+    from registration_fsm.domain.version import RegistrationVersion
+
+FORMATS = ("mermaid", "dot", "svg", "png")
+BINARY_FORMATS = ("svg", "png")
+#: The format an --output file's suffix implies when --format is not given.
+SUFFIX_FORMATS = {
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".svg": "svg",
+    ".png": "png",
+}
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format [default: from the --output suffix, else mermaid]. "
+    "svg and png need Graphviz's dot.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE instead of standard output.",
+)
+@click.option(
+    "--highlight",
+    "highlight_file",
+    metavar="FILE",
+    default=None,
+    help="JSON of a registration or a version (- for stdin): mark its status and path.",
+)
+@click.option("--show-guards", is_flag=True, help="Annotate discard edges with their guards.")
+@click.option("--show-cause", is_flag=True, help="Mark customer and AWS edges.")
+@click.option("--show-inferred", is_flag=True, help="Mark edges AWS does not document.")
+def diagram(
+    fmt: str | None,
+    output: Path | None,
+    highlight_file: str | None,
+    show_guards: bool,
+    show_cause: bool,
+    show_inferred: bool,
+) -> None:
+    """Draw the registration-version lifecycle (optionally one version's path through it)."""
+    from registration_fsm.diagrams import render, to_dot, to_mermaid
+
+    if fmt is None:
+        fmt = SUFFIX_FORMATS.get(output.suffix.lower(), "mermaid") if output else "mermaid"
+    if fmt in BINARY_FORMATS and output is None and sys.stdout.isatty():
+        raise click.UsageError(
+            f"refusing to write {fmt.upper()} to a terminal; use --output FILE or redirect stdout"
+        )
+    highlight = None if highlight_file is None else load_highlight(highlight_file)
+    if fmt in BINARY_FORMATS:
+        data = render(
+            "png" if fmt == "png" else "svg",
+            show_guards=show_guards,
+            show_cause=show_cause,
+            show_inferred=show_inferred,
+            highlight=highlight,
+        )
+    else:
+        to_text = to_mermaid if fmt == "mermaid" else to_dot
+        text = to_text(
+            show_guards=show_guards,
+            show_cause=show_cause,
+            show_inferred=show_inferred,
+            highlight=highlight,
+        )
+        data = text.encode("utf-8")
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output}: {err.strerror or err}") from None
+    click.echo(f"wrote {output} ({fmt}, {len(data)} bytes)", err=True)
+
+
+def load_highlight(source: str) -> Registration | RegistrationVersion:
+    """Read ``source`` (a path, or ``-`` for stdin) and parse what it holds."""
+    name = "standard input" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as err:
+        raise click.BadParameter(
+            f"cannot read {name}: {err.strerror or err}", param_hint="--highlight"
+        ) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise click.BadParameter(f"{name} is not JSON: {err}", param_hint="--highlight") from None
+    try:
+        return parse_highlight(data)
+    except (InvalidApiData, ValueError) as err:
+        raise click.BadParameter(f"{name}: {err}", param_hint="--highlight") from None
+
+
+def parse_highlight(data: Any) -> Registration | RegistrationVersion:
+    """A registration or a version from JSON-decoded API data (see the module docstring).
+
+    Raises :class:`ValueError` (or :class:`InvalidApiData`) saying what is wrong.
+    """
+    from registration_fsm.domain.registration import Registration
+    from registration_fsm.domain.version import RegistrationVersion
+
+    if isinstance(data, list):
+        if len(data) != 1:
+            raise ValueError(
+                f"holds {len(data)} registrations; highlight one "
+                "(registration-fsm show ID --json prints one)"
+            )
+        data = data[0]
+    if not isinstance(data, Mapping):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    data = with_datetimes(data)
+    if "Registration" in data:
+        versions = data.get("RegistrationVersions")
+        if versions is None:
+            raise ValueError("a registration needs its RegistrationVersions")
+        return Registration.from_api(data["Registration"], versions)
+    if "RegistrationVersions" in data:
+        versions = data["RegistrationVersions"]
+        if not isinstance(versions, list) or not versions:
+            raise ValueError("RegistrationVersions must be a non-empty list")
+        latest = max(versions, key=_version_number)
+        return RegistrationVersion.from_api(
+            latest,
+            registration_id=data.get("RegistrationId"),
+            registration_arn=data.get("RegistrationArn"),
+        )
+    if "RegistrationVersionStatus" in data:
+        return RegistrationVersion.from_api(data)
+    raise ValueError(
+        "expected a registration ({'Registration': ..., 'RegistrationVersions': [...]}) "
+        f"or a version (RegistrationVersionStatus...); got the keys {sorted(data)}"
+    )
+
+
+def _version_number(version: Any) -> int:
+    number = version.get("VersionNumber") if isinstance(version, Mapping) else None
+    return number if type(number) is int else 0
+
+
+def with_datetimes(value: Any, key: str = "") -> Any:
+    """``value`` with ISO 8601 strings under ``...Timestamp`` keys turned into datetimes.
+
+    Naive or unreadable strings are left as they are: the domain's parser then
+    names the field and says what is wrong.
+    """
+    if isinstance(value, Mapping):
+        return {k: with_datetimes(v, k if isinstance(k, str) else "") for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_datetimes(v) for v in value]
+    if isinstance(value, str) and key.endswith("Timestamp"):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+__all__ = ["diagram", "load_highlight", "parse_highlight", "with_datetimes"]
