@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
@@ -194,3 +195,12 @@ def test_events_serialise_to_json_and_back(clock: TickingClock) -> None:
     event = reg.fire("deny", clock=clock, denied_reasons=[{"Reason": "R", "ShortDescription": "s"}])
     assert TransitionEvent.from_dict(event.to_dict()) == event
     assert "v1 REVIEWING -> DENIED (deny)" in event.describe()
+
+
+def test_check_ignores_the_local_clock(clock: TickingClock) -> None:
+    reg = _registration(clock)
+    reg.fire("submit", clock=lambda: clock.now + timedelta(days=1))  # the API's clock is ahead
+    reg.check("begin_review")  # a local clock behind the API's does not refuse it
+    with pytest.raises(TransitionNotAllowed):
+        reg.check("submit")
+    assert reg.current_version.status == V.SUBMITTED

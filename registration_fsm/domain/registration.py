@@ -286,7 +286,10 @@ class Registration:
                 raise DiscardNotAllowed(failed, resource_id=self.id)
             return
         with self._lock:
-            self._plan(trigger, version, None, details)
+            # Legality only: the time is the newest one recorded, so neither a local
+            # clock behind the API's nor one ahead of it can refuse a legal trigger.
+            latest = max(v.history.latest() for v in self.versions.values())
+            self._plan(trigger, version, _fixed(latest), details)
 
     def _plan(
         self, trigger: str, number: int | None, clock: Clock | None, details: Mapping[str, Any]
