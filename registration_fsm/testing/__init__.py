@@ -1,11 +1,22 @@
-"""Test helpers for users of the library: the RegistrationApi conformance suite.
+"""The testing kit: conformance suite, stateful machine, lifecycle coverage, strategies.
 
-Names load on first use (``registration_fsm.testing.check_adapter_conformance``);
-importing this package imports nothing optional (hypothesis, boto3).
+- :func:`check_adapter_conformance`: one suite for every ``RegistrationApi``.
+- :class:`RegistrationLifecycleMachine`: a hypothesis state machine that drives an
+  API through the whole lifecycle and checks local == remote after every step,
+  with lifecycle coverage (:class:`Edge`, :class:`CoverageReport`).
+- :mod:`registration_fsm.testing.strategies`: hypothesis strategies (importing it
+  registers them for ``st.from_type``).
+- :mod:`registration_fsm.testing.pytest_plugin`: fixtures (loaded by pytest
+  through the ``pytest11`` entry point).
+
+Names load on first use (``registration_fsm.testing.RegistrationLifecycleMachine``);
+importing this package imports nothing optional (hypothesis, boto3). The machine
+and the strategies need the ``testing`` extra (hypothesis).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,6 +28,55 @@ if TYPE_CHECKING:
         ConformanceTarget,
         check_adapter_conformance,
     )
+    from registration_fsm.testing.coverage import (
+        CoverageError,
+        CoveragePolicy,
+        CoverageReport,
+        Edge,
+        LifecycleCoverage,
+        LifecycleCoverageWarning,
+        lifecycle_edges,
+    )
+    from registration_fsm.testing.machine import (
+        LifecycleTestCase,
+        MachineClock,
+        Move,
+        RegistrationLifecycleMachine,
+    )
+
+#: Where each lazily exported name lives.
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "SCENARIOS",
+            "ConformanceError",
+            "ConformanceFailed",
+            "ConformanceReport",
+            "ConformanceTarget",
+            "check_adapter_conformance",
+        ],
+        "conformance",
+    ),
+    **dict.fromkeys(
+        [
+            "CoverageError",
+            "CoveragePolicy",
+            "CoverageReport",
+            "Edge",
+            "LifecycleCoverage",
+            "LifecycleCoverageWarning",
+            "lifecycle_edges",
+        ],
+        "coverage",
+    ),
+    **dict.fromkeys(
+        ["LifecycleTestCase", "MachineClock", "Move", "RegistrationLifecycleMachine"],
+        "machine",
+    ),
+}
+
+#: Modules that need hypothesis (the ``testing`` extra).
+_NEEDS_HYPOTHESIS = {"machine"}
 
 __all__ = [
     "SCENARIOS",
@@ -24,13 +84,33 @@ __all__ = [
     "ConformanceFailed",
     "ConformanceReport",
     "ConformanceTarget",
+    "CoverageError",
+    "CoveragePolicy",
+    "CoverageReport",
+    "Edge",
+    "LifecycleCoverage",
+    "LifecycleCoverageWarning",
+    "LifecycleTestCase",
+    "MachineClock",
+    "Move",
+    "RegistrationLifecycleMachine",
     "check_adapter_conformance",
+    "lifecycle_edges",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from registration_fsm.testing import conformance
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        module = importlib.import_module(f"{__name__}.{home}")
+    except ModuleNotFoundError as err:
+        if home in _NEEDS_HYPOTHESIS and (err.name or "").split(".")[0] == "hypothesis":
+            from registration_fsm.adapters.boto3_errors import MissingDependency
 
-        return getattr(conformance, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            raise MissingDependency(
+                f"{name} needs hypothesis: pip install 'registration-fsm[testing]'"
+            ) from err
+        raise
+    return getattr(module, name)
