@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
+import attrs
+
 from registration_fsm.adapters.ids import check_registration_id
 from registration_fsm.domain.events import EventCause, TransitionEvent, deliver
 from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy, Guard
@@ -38,7 +40,11 @@ from registration_fsm.ports import RegistrationApi
 from registration_fsm.store.base import Store, StoredRegistration
 from registration_fsm.store.memory import MemoryStore
 from registration_fsm.sync.follow import Following
-from registration_fsm.sync.reconcile import Difference, registration_difference
+from registration_fsm.sync.reconcile import (
+    Difference,
+    registration_difference,
+    version_difference,
+)
 from registration_fsm.sync.report import SyncReport
 
 _log = logging.getLogger(__name__)
@@ -192,44 +198,71 @@ class Synchronizer(Following):
     def _pull_one(self, summary: dict[str, Any]) -> Difference | Exception:
         registration_id = summary["RegistrationId"]
         try:
-            versions = list(
-                self.api.describe_registration_versions(registration_id, page_size=self.page_size)
-            )
-            remote = Registration.from_api(summary, versions)
-            return self._save_remote(remote, summary)
+            # Under the registration's lock, and the stored state read before the API:
+            # a command saved meanwhile can neither slip between the read and the save
+            # nor be overwritten by this older snapshot.
+            with self._lock_for(registration_id):
+                stored = self.store.get(registration_id)
+                return self._save_remote(
+                    self._describe(summary),
+                    summary,
+                    stored=stored,
+                    refresh=lambda: self._describe(summary),
+                )
         except (ApiError, InvalidApiData, StaleWrite) as err:
             _log.warning("sync of %s failed: %s", registration_id, err)
             return err
+
+    def _describe(self, summary: Mapping[str, Any]) -> Registration:
+        """The registration as the API shows it now: ``summary`` and its versions."""
+        registration_id = summary["RegistrationId"]
+        versions = list(
+            self.api.describe_registration_versions(registration_id, page_size=self.page_size)
+        )
+        return Registration.from_api(summary, versions)
+
+    def _describe_again(self, registration_id: str) -> Registration:
+        """The registration read afresh from the API (its summary too)."""
+        summaries = self.api.describe_registrations(registration_ids=[registration_id])
+        return self._describe(next(iter(summaries)))
 
     def _save_remote(
         self,
         remote: Registration,
         summary: Mapping[str, Any] | None,
         *,
+        stored: StoredRegistration | None,
+        refresh: Callable[[], Registration],
         cause: EventCause = EventCause.REMOTE,
         annotate: Callable[[TransitionEvent], TransitionEvent] | None = None,
     ) -> Difference:
-        """Adopt ``remote`` and save it with the events from the stored state."""
-        with self._lock_for(remote.id):
-            for attempt in range(self.retries_on_stale + 1):
+        """Adopt ``remote`` and save it with the events from ``stored``, the state
+        read before ``remote`` was (call with the registration's lock held).
+
+        The save expects ``stored``'s revision. If another writer (another process)
+        saved since, ``remote`` may be older than what it saved: the stored state and
+        the API are both read again (``refresh``) rather than adopting ``remote``.
+        """
+        for attempt in range(self.retries_on_stale + 1):
+            local = stored.registration if stored is not None else None
+            diff = registration_difference(local, remote, cause=cause)
+            events = diff.events
+            if annotate is not None:
+                events = tuple(annotate(e) for e in events)
+            try:
+                self.store.save(
+                    remote,
+                    events,
+                    summary=summary,
+                    expected_revision=stored.revision if stored is not None else None,
+                )
+            except StaleWrite:
+                if attempt == self.retries_on_stale:
+                    raise
                 stored = self.store.get(remote.id)
-                local = stored.registration if stored is not None else None
-                diff = registration_difference(local, remote, cause=cause)
-                events = diff.events
-                if annotate is not None:
-                    events = tuple(annotate(e) for e in events)
-                try:
-                    self.store.save(
-                        remote,
-                        events,
-                        summary=summary,
-                        expected_revision=stored.revision if stored is not None else None,
-                    )
-                except StaleWrite:
-                    if attempt == self.retries_on_stale:
-                        raise
-                    continue
-                return Difference(events, diff.anomalies)
+                remote = refresh()
+                continue
+            return Difference(events, diff.anomalies)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _mark_deleted(self, registration_id: str, report: SyncReport) -> None:
@@ -348,8 +381,11 @@ class Synchronizer(Following):
             check(stored.registration)
             result = self._call_or_repull(registration_id, call)
             version = RegistrationVersion.from_api(result)
-            registration = stored.registration
-            registration.versions[version.number] = version
+            # A new object: ``stored`` stays the state the change is told from.
+            registration = attrs.evolve(
+                stored.registration,
+                versions={**stored.registration.versions, version.number: version},
+            )
             registration.refresh_status()
 
             def annotate(event: TransitionEvent) -> TransitionEvent:
@@ -357,11 +393,21 @@ class Synchronizer(Following):
                     return event
                 return event._replace(cause=EventCause.LOCAL, actor=actor, reason=reason)
 
-            diff = self._save_remote(registration, None, cause=EventCause.REMOTE, annotate=annotate)
+            diff = self._save_remote(
+                registration,
+                None,
+                stored=stored,
+                refresh=lambda: self._describe_again(registration_id),
+                annotate=annotate,
+            )
         self._publish(diff.events)
         mine = [
             e for e in diff.events if e.trigger == trigger and e.version_number == version.number
         ]
+        if not mine:  # another process's sync saved the change first (as a remote event)
+            before = stored.registration.versions.get(version.number)
+            told = version_difference(before, version, cause=EventCause.REMOTE).events
+            mine = [annotate(e) for e in told if e.trigger == trigger]
         if not mine:
             raise ConflictError(
                 f"the API answered {trigger!r} with version {version.number} in {version.status}",

@@ -1,0 +1,395 @@
+"""The ``registration-fsm`` command line.
+
+``--help`` and ``demo`` run in process through click's CliRunner. The rest runs the
+installed ``registration-fsm`` script in subprocesses: ``registration-fsm emulator``
+serves on a free port, and ``sync``, ``show``, ``discard`` and ``emulator advance``
+talk to it with dummy credentials and a store in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import click
+import pytest
+from botocore.config import Config
+from click.testing import CliRunner
+from mypy_boto3_pinpoint_sms_voice_v2 import PinpointSMSVoiceV2Client
+from support import REG_TYPE
+
+from registration_fsm.cli import cli
+from registration_fsm.cli.emulator import control
+
+EXE = shutil.which("registration-fsm", path=str(Path(sys.executable).parent))
+
+
+def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command of the CLI, as the words that invoke it."""
+    yield prefix
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from command_paths(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+COMMANDS = list(command_paths(cli))
+
+
+def test_every_documented_command_exists() -> None:
+    assert {
+        (),
+        ("demo",),
+        ("emulator",),
+        ("emulator", "advance"),
+        ("sync",),
+        ("show",),
+        ("discard",),
+    } <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "registration-fsm")
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_everywhere(path: tuple[str, ...], flag: str) -> None:
+    result = CliRunner().invoke(cli, [*path, flag], prog_name="registration-fsm")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: registration-fsm {' '.join(path)}".rstrip())
+    assert "Options:" in result.output
+
+
+@pytest.mark.parametrize("path", [("sync",), ("show",), ("discard",), ("demo",)])
+def test_json_is_offered_where_it_makes_sense(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert "--json" in result.output
+
+
+# -- demo ----------------------------------------------------------------------------
+
+#: The story, in order: each pattern must match a later line than the one before.
+STORY = [
+    r"CreateRegistration US_TEN_DLC_BRAND_REGISTRATION",
+    r"v1 +\(new\) -> DRAFT +create",
+    r"v1 +DRAFT -> SUBMITTED +submit +alice",
+    r"v1 +SUBMITTED -> REVIEWING +begin_review +aws",
+    r"v1 +REVIEWING -> DENIED +deny +aws",
+    r"v2 +\(new\) -> DRAFT +create +alice",
+    r"v2 +DRAFT -> SUBMITTED +submit +alice",
+    r"discard by alice refused \(DISCARD_REGISTRATION_VERSION_NOT_ALLOWED\)",
+    r"- four_eyes: alice may not discard alone",
+    r'v2 +SUBMITTED -> DISCARDED +discard +carol +"wrong EIN"',
+    r"v3 +\(new\) -> DRAFT +create +alice",
+    r"v3 +DRAFT -> SUBMITTED +submit +alice",
+    r"v3 +SUBMITTED -> REVIEWING +begin_review",
+    r"v3 +REVIEWING -> APPROVED +approve",
+    r"v4 +\(new\) -> DRAFT +create +alice",
+    r"v4 +DRAFT -> AWS_REVIEWING +submit +alice",
+    r"v4 +REVIEWING -> APPROVED +approve",
+    r"v3 +APPROVED -> ARCHIVED +archive",
+    r"v3 +ARCHIVED +Draft",  # the final table
+    r"v4 +APPROVED +Draft",
+    r"API calls made through boto3: CreateRegistration 1, ",
+]
+
+
+def test_demo_tells_the_whole_story_in_order() -> None:
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    at = 0
+    for pattern in STORY:
+        found = next((i for i in range(at, len(lines)) if re.search(pattern, lines[i])), None)
+        assert found is not None, f"{pattern!r} not found after line {at}:\n{result.stdout}"
+        at = found + 1
+    assert "anomaly" not in result.stdout
+
+
+def test_demo_json_prints_one_event_per_line() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["version_number"], e["trigger"]) for e in events] == [
+        (1, "create"), (1, "submit"), (1, "begin_review"), (1, "deny"),
+        (2, "create"), (2, "submit"), (2, "discard"),
+        (3, "create"), (3, "submit"), (3, "begin_review"), (3, "approve"),
+        (4, "create"), (4, "submit"), (4, "begin_review"), (4, "approve"), (3, "archive"),
+    ]  # fmt: skip
+    discard = events[6]
+    assert (discard["actor"], discard["reason"], discard["cause"]) == (
+        "carol",
+        "wrong EIN",
+        "local",
+    )
+    assert events[3]["details"]["denied_reasons"][0]["Reason"] == "BRAND_MISMATCH"
+    assert {e["cause"] for e in events if e["trigger"] in ("begin_review", "approve")} == {"remote"}
+    assert len({e["registration_id"] for e in events}) == 1
+
+
+# -- against a served emulator -----------------------------------------------------------
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Dummy credentials and nothing from the caller's AWS setup."""
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REGISTRATION_FSM"))}
+    out |= {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+    }
+    return out
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    assert EXE is not None, "registration-fsm is not installed next to this Python"
+    return subprocess.run(
+        [EXE, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The error a failed command printed: exactly one line on stderr, nothing on stdout."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def url(env: dict[str, str]) -> Iterator[str]:
+    """``registration-fsm emulator`` on a free port, in a subprocess."""
+    assert EXE is not None
+    proc = subprocess.Popen(
+        [EXE, "emulator", "--port", "0", "--seed", "5"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", line), line
+        yield line
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, which it handles
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:  # SIGINT ignored (started from a background job)
+            proc.terminate()
+            proc.wait(5)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+@pytest.fixture
+def sms(url: str) -> Iterator[PinpointSMSVoiceV2Client]:
+    """The customer's own boto3 client, on the same emulator."""
+    client = boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    ).client(
+        "pinpoint-sms-voice-v2",
+        endpoint_url=url,
+        config=Config(retries={"mode": "standard", "total_max_attempts": 2}),
+    )
+    yield client
+    client.close()
+
+
+def new_registration(sms: PinpointSMSVoiceV2Client, *, submit: bool) -> str:
+    reg_id = sms.create_registration(RegistrationType=REG_TYPE)["RegistrationId"]
+    if submit:
+        sms.submit_registration_version(RegistrationId=reg_id)
+    return reg_id
+
+
+def calls(url: str) -> dict[str, Any]:
+    counts: dict[str, Any] = control(url, "Calls", {})["Calls"]
+    return counts
+
+
+def test_sync_show_advance_and_discard_against_a_served_emulator(
+    url: str, sms: PinpointSMSVoiceV2Client, env: dict[str, str], tmp_path: Path
+) -> None:
+    store = str(tmp_path / "local.db")
+    api = ["--endpoint-url", url, "--store", store]
+    submitted = new_registration(sms, submit=True)
+    draft = new_registration(sms, submit=False)
+
+    synced = run(env, "sync", *api)
+    assert synced.returncode == 0, synced.stderr
+    out = synced.stdout
+    assert re.search(r"v1 +\(new\) -> DRAFT +create +customer \(seen by sync\)", out)
+    assert re.search(r"v1 +DRAFT -> SUBMITTED +submit +customer \(seen by sync\)", out)
+    assert out.splitlines()[-1] == (
+        "2 changed, 0 unchanged, 0 deleted, 0 failed; "
+        "API calls: DescribeRegistrationVersions 2, DescribeRegistrations 1"
+    )
+
+    again = run(env, "sync", *api, "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert (report["events"], report["api_calls"]) == ([], {"DescribeRegistrations": 1})
+    assert report["unchanged"] == [submitted, draft]
+
+    shown = run(env, "show", "--store", store)
+    assert shown.returncode == 0, shown.stderr
+    assert f"{submitted}  {REG_TYPE}  SUBMITTED" in shown.stdout
+    assert f"{draft}  {REG_TYPE}  CREATED" in shown.stdout
+
+    advanced = run(env, "emulator", "advance", "--endpoint-url", url, submitted, "begin_review")
+    assert advanced.returncode == 0, advanced.stderr
+    (event,) = json.loads(advanced.stdout)["Events"]
+    assert (event["trigger"], event["dest"]) == ("begin_review", "REVIEWING")
+    seen = run(env, "sync", *api, "--id", submitted)
+    assert re.search(r"v1 +SUBMITTED -> REVIEWING +begin_review +aws \(seen by sync\)", seen.stdout)
+
+    # A discard the local guards refuse: one line, exit 1, and no request to discard.
+    before = calls(url)
+    refused = run(env, "discard", *api, "--registration-id", submitted, "--reason", "typo")
+    assert one_line_error(refused).startswith("error: DiscardNotAllowed: discard refused")
+    assert "only SUBMITTED can be discarded" in refused.stderr
+    assert calls(url).get("DiscardRegistrationVersion", 0) == before.get(
+        "DiscardRegistrationVersion", 0
+    )
+
+    # A discard allowed, of a registration the store has never seen (pulled first).
+    third = new_registration(sms, submit=True)
+    discarded = run(
+        env,
+        "discard",
+        *api,
+        "--registration-id",
+        third,
+        "--reason",
+        "wrong EIN",
+        "--actor",
+        "carol",
+    )
+    assert discarded.returncode == 0, discarded.stderr
+    assert re.search(r'v1 +SUBMITTED -> DISCARDED +discard +carol +"wrong EIN"', discarded.stdout)
+    assert calls(url)["DiscardRegistrationVersion"] == 1
+
+    detail = run(env, "show", "--store", store, "--events", "--json", third)
+    (item,) = json.loads(detail.stdout)
+    assert item["Registration"]["RegistrationStatus"] == "REQUIRES_UPDATES"
+    assert item["RegistrationVersions"][0]["RegistrationVersionStatus"] == "DISCARDED"
+    last = item["Events"][-1]
+    assert (last["trigger"], last["actor"], last["reason"], last["cause"]) == (
+        "discard",
+        "carol",
+        "wrong EIN",
+        "local",
+    )
+    assert sms.describe_registration_versions(RegistrationId=third)["RegistrationVersions"][0][
+        "RegistrationVersionStatus"
+    ] == ("DISCARDED")
+
+
+def test_discard_json_prints_the_event(
+    url: str, sms: PinpointSMSVoiceV2Client, env: dict[str, str], tmp_path: Path
+) -> None:
+    reg_id = new_registration(sms, submit=True)
+    result = run(
+        env, "discard", "--endpoint-url", url, "--store", str(tmp_path / "s.db"),
+        "--registration-id", reg_id, "--reason", "duplicate", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    event = json.loads(result.stdout)
+    assert (event["trigger"], event["source"], event["dest"], event["reason"]) == (
+        "discard",
+        "SUBMITTED",
+        "DISCARDED",
+        "duplicate",
+    )
+
+
+def test_errors_print_one_line_and_exit_non_zero(
+    url: str, sms: PinpointSMSVoiceV2Client, env: dict[str, str], tmp_path: Path
+) -> None:
+    store = str(tmp_path / "local.db")
+    reg_id = new_registration(sms, submit=False)
+
+    missing = run(env, "show", "--store", str(tmp_path / "nothing.db"))
+    assert one_line_error(missing).startswith("Error: no store at")
+
+    assert run(env, "sync", "--endpoint-url", url, "--store", store).returncode == 0
+    unknown = run(env, "show", "--store", store, "registration-" + "0" * 32)
+    assert "is not in" in one_line_error(unknown)
+
+    trigger = run(env, "emulator", "advance", "--endpoint-url", url, reg_id, "teleport")
+    assert "unknown trigger 'teleport'" in one_line_error(trigger)
+    customer = run(env, "emulator", "advance", "--endpoint-url", url, reg_id, "approve")
+    assert "cannot 'approve' a version in status DRAFT" in one_line_error(customer)
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    unreachable = run(env, "sync", "--endpoint-url", closed, "--store", store)
+    assert one_line_error(unreachable).startswith("error: ApiUnavailable:")
+    down = run(env, "emulator", "advance", "--endpoint-url", closed, reg_id, "approve")
+    assert "cannot reach the emulator" in one_line_error(down)
+
+    bad_id = run(env, "discard", "--endpoint-url", url, "--store", store,
+                 "--registration-id", "not an id", "--reason", "x")  # fmt: skip
+    assert one_line_error(bad_id).startswith("error: ValidationError:")
+
+    usage = run(env, "discard", "--registration-id", reg_id)  # --reason is required
+    assert usage.returncode == 2
+    assert "Missing option '--reason'" in usage.stderr
+
+
+def test_sync_draws_a_progress_bar_on_a_terminal_only(
+    url: str, sms: PinpointSMSVoiceV2Client, env: dict[str, str], tmp_path: Path
+) -> None:
+    for _ in range(3):
+        new_registration(sms, submit=False)
+    assert EXE is not None
+    main, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [EXE, "sync", "--endpoint-url", url, "--store", str(tmp_path / "s.db")],
+            env=env | {"COLUMNS": "100"},
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        os.close(terminal)
+        drawn = read_all(main)
+    finally:
+        os.close(main)
+    assert result.returncode == 0
+    assert "syncing" in drawn
+    assert "100%" in drawn
+    piped = run(env, "sync", "--endpoint-url", url, "--store", str(tmp_path / "s.db"))
+    assert (piped.returncode, piped.stderr) == (0, "")
+
+
+def read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
