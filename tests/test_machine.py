@@ -271,21 +271,10 @@ class IncrementalSync(RegistrationLifecycleMachine):
     coverage_policy = "off"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Synchronizer.sync(full=False) skips a registration whose DescribeRegistrations "
-    "summary is unchanged, and REVIEWING -> REQUIRES_OFFLINE_REVIEW changes no summary field: "
-    "the local version stays REVIEWING. Remove this marker when the sync sees that step.",
-)
 def test_incremental_sync_sees_every_step() -> None:
-    try:
-        IncrementalSync.run(
-            settings=settings(
-                FAST, max_examples=20, phases=[Phase.generate], report_multiple_bugs=False
-            )
+    """Even REVIEWING -> REQUIRES_OFFLINE_REVIEW, which changes no summary field."""
+    IncrementalSync.run(
+        settings=settings(
+            FAST, max_examples=20, phases=[Phase.generate], report_multiple_bugs=False
         )
-    except AssertionError as err:
-        if "REQUIRES_OFFLINE_REVIEW" not in str(err):
-            raise RuntimeError(f"another divergence than the known one: {err}") from err
-        raise
+    )

@@ -7,6 +7,7 @@ versions; the choices below are listed in ``docs/lifecycle.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 from registration_fsm.domain.statuses import (
     ENDED_REGISTRATION_STATUSES,
@@ -58,3 +59,23 @@ def derive_registration_status(
     if current is V.DRAFT and current_number == 1:
         return R.CREATED
     return R.REQUIRES_UPDATES
+
+
+@cache
+def summary_blind(current: VersionStatus, current_number: int, has_approved: bool) -> bool:
+    """Whether the current version can leave ``current`` without the registration's
+    status — so its DescribeRegistrations summary — changing (REVIEWING to
+    REQUIRES_OFFLINE_REVIEW, say). An incremental sync must describe such a
+    registration again even when its summary is unchanged."""
+    from registration_fsm.domain.lifecycle import RULES
+
+    if current.is_unknown:
+        return True
+    number = min(current_number, 2)  # the status function only tells 1 from the rest
+    other_approved = has_approved and current is not V.APPROVED
+    before = derive_registration_status(R.CREATED, current, number, has_approved)
+    return any(
+        derive_registration_status(R.CREATED, after, number, other_approved or after is V.APPROVED)
+        == before
+        for after in RULES.successors[current]
+    )

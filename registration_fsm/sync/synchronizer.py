@@ -24,6 +24,7 @@ from registration_fsm.adapters.ids import check_registration_id
 from registration_fsm.domain.events import EventCause, TransitionEvent, deliver
 from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy, Guard
 from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.registration_status import summary_blind
 from registration_fsm.domain.statuses import RegistrationStatus
 from registration_fsm.domain.version import RegistrationVersion
 from registration_fsm.errors import (
@@ -123,8 +124,10 @@ class Synchronizer(Following):
         """Pull registrations (all, or ``registration_ids``) and reconcile them.
 
         Registrations whose DescribeRegistrations summary is unchanged are not
-        described again unless ``full``. ``progress(done, total)`` is called as
-        registrations are handled.
+        described again unless ``full`` — except those whose current version is in
+        a status it can leave without changing the summary (REVIEWING, which can
+        become REQUIRES_OFFLINE_REVIEW; see ``summary_blind``).
+        ``progress(done, total)`` is called as registrations are handled.
         """
         ids = (
             None
@@ -146,7 +149,12 @@ class Synchronizer(Following):
         todo: list[dict[str, Any]] = []
         for summary in summaries:
             stored = self.store.get(summary["RegistrationId"])
-            if not full and stored is not None and stored.summary == summary:
+            if (
+                not full
+                and stored is not None
+                and stored.summary == summary
+                and not _summary_blind(stored.registration)
+            ):
                 report.unchanged.append(summary["RegistrationId"])
             else:
                 todo.append(summary)
@@ -454,6 +462,12 @@ class Synchronizer(Following):
 
     def _publish(self, events: Sequence[TransitionEvent]) -> None:
         deliver(self._subscribers, events)
+
+
+def _summary_blind(registration: Registration) -> bool:
+    current = registration.current_version
+    has_approved = registration.approved_version_number is not None
+    return summary_blind(current.status, current.number, has_approved)
 
 
 def _delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
