@@ -98,7 +98,7 @@ def verify(records: Iterable[AuditRecord], head: AuditHead | None) -> Verdict:
             return Verdict(False, count, head, record.seq, problem)
         try:
             expected = record_hash(record.seq, record.registration_id, prev, record.event)
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, RecursionError) as err:
             return Verdict(False, count, head, record.seq, f"content is not JSON data: {err}")
         if record.hash != expected:
             return Verdict(False, count, head, record.seq, "content was changed (hash mismatch)")

@@ -14,14 +14,27 @@ from registration_fsm.errors import InvalidArgument, StoreError
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+def _trail(store: Any) -> tuple[list[AuditRecord], AuditHead]:
+    """``store``'s audit records and head as of one moment.
+
+    Uses the store's ``audit_trail()`` when it has one: reading the records and
+    then the head apart lets a save committed in between (another process)
+    put the head past the records, a false "truncated" verdict.
+    """
+    read = getattr(store, "audit_trail", None)
+    if callable(read):
+        records, head = read()
+        return list(records), head
+    return list(store.audit_records()), store.audit_head()
+
+
 def export_jsonl(store: Any, out: IO[str]) -> int:
     """Write ``store``'s audit trail to ``out``; returns the number of records."""
-    count = 0
-    for record in store.audit_records():
+    records, head = _trail(store)
+    for record in records:
         out.write(json.dumps(record.to_json(), sort_keys=True, ensure_ascii=False) + "\n")
-        count += 1
-    out.write(json.dumps(store.audit_head().to_json(), sort_keys=True) + "\n")
-    return count
+    out.write(json.dumps(head.to_json(), sort_keys=True) + "\n")
+    return len(records)
 
 
 class _Malformed(Exception):
@@ -53,7 +66,7 @@ def read_jsonl(lines: Iterator[str]) -> tuple[list[AuditRecord], AuditHead | Non
                     _str(data, "hash"),
                 )
             )
-        except (ValueError, _Malformed, TypeError) as err:
+        except (ValueError, _Malformed, TypeError, RecursionError) as err:
             return records, head, f"line {number} is not an audit record: {err}"
     return records, head, None
 
@@ -85,7 +98,7 @@ def verify_path(path: str | os.PathLike[str]) -> Verdict:
 
         with SQLiteStore(target) as store:
             try:
-                return verify(store.audit_records(), store.audit_head())
+                return verify(*_trail(store))
             except StoreError as err:
                 return Verdict(False, 0, None, None, f"the store cannot be read: {err}")
     try:

@@ -61,6 +61,10 @@ class Store(Protocol):
     Every read returns fresh objects: changing them does not change the store.
     Errors: :class:`StoreError` (unreadable, locked, closed), its subclass
     :class:`StaleWrite`, and :class:`InvalidArgument` for unusable arguments.
+
+    Both stores also offer ``audit_trail() -> (records, head)``, the two read
+    as of one moment; the audit export and verification use it when a store has
+    it (it is not part of this protocol, so existing stores still conform).
     """
 
     def get(self, registration_id: str) -> StoredRegistration | None:

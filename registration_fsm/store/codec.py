@@ -180,6 +180,6 @@ def audit_record(
     """A stored row as an audit record, undecoded: unreadable content stays raw text."""
     try:
         event = json.loads(text) if isinstance(text, str) else text
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deeply: still unreadable content
         event = text
     return AuditRecord(seq, registration_id, event, prev_hash, digest)

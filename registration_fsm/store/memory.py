@@ -97,6 +97,13 @@ class MemoryStore:
             self._check_open()
             return self._head
 
+    def audit_trail(self) -> tuple[list[AuditRecord], AuditHead]:
+        """The audit records and the head as of one moment (one hold of the lock)."""
+        with self._lock:
+            self._check_open()
+            rows, head = list(self._events), self._head
+        return [codec.audit_record(*row) for row in rows], head
+
     def ids(self) -> list[str]:
         """Every stored registration id, sorted."""
         with self._lock:

@@ -181,6 +181,22 @@ class SQLiteStore:
             row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         return AuditHead(0, GENESIS) if row is None else AuditHead(row[0], row[1])
 
+    def audit_trail(self) -> tuple[list[AuditRecord], AuditHead]:
+        """The audit records and the head, read in one transaction (one WAL snapshot).
+
+        ``audit_records()`` then ``audit_head()`` are two transactions: a save
+        committed between them (another process, another connection) leaves a
+        head past the records read, which :func:`~registration_fsm.audit.verify`
+        reports as a truncated chain. Export and verify use this instead.
+        """
+        with self._transaction("DEFERRED", "read the audit trail") as conn:
+            rows = conn.execute(
+                "SELECT seq, registration_id, event, prev_hash, hash FROM events ORDER BY seq"
+            ).fetchall()
+            head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        records = [codec.audit_record(*row) for row in rows]
+        return records, AuditHead(0, GENESIS) if head is None else AuditHead(head[0], head[1])
+
     def ids(self) -> list[str]:
         """Every stored registration id, sorted."""
         with self._transaction("DEFERRED", "list registrations") as conn:
