@@ -13,8 +13,9 @@
   hostile arguments, files and ids; it exits 0, 1 or 2 with a one-line error,
   never a traceback.
 
-Known bugs outside store/ and audit/ are pinned by strict xfails (see each reason);
-the fuzzers keep clear of exactly those inputs so that they test everything else.
+The bugs these tests found are fixed; the "regressions" section keeps a test for
+each (out-of-range timestamps, unreadable highlight files, unwritable outputs, a
+malformed endpoint URL, a NaN timeout, line breaks echoed in errors).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import TickingClock
 
@@ -73,8 +74,7 @@ def fuzz(examples: int) -> settings:
 
 # -- values ------------------------------------------------------------------------
 
-#: Integers and datetimes stay where ``from_api`` has no known bug (see
-#: test_from_api_out_of_range_timestamps_are_typed_errors).
+#: Wide integers and datetimes; the range edges have their own regression test.
 small_ints = st.integers(-(2**63), 2**63)
 zones: st.SearchStrategy[Any] = (
     st.none() | st.sampled_from([UTC, timezone(timedelta(hours=14))]) | st.timezones()
@@ -207,13 +207,6 @@ def test_registration_from_api_raises_only_typed_errors(case: tuple[Any, Any]) -
     usable(registration)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="bug in domain/parsing.py timestamp() and domain/history.py: an epoch number too "
-    "large for a float, or an aware datetime that leaves datetime's range in UTC, raises "
-    "OverflowError instead of InvalidApiData",
-)
 @pytest.mark.parametrize(
     "stamp",
     [
@@ -881,34 +874,10 @@ def test_cli_offline_commands_never_trace_back(
     argv = data.draw(offline_argv(workspace), label="argv")
     content = data.draw(input_files(workspace), label="input file")
     Path(workspace.paths["input"]).write_bytes(content)
-    assume(not known_cli_bug(workspace, argv, content))
     code, out, err = run_cli(workspace, argv, stdin=content)
     check_exit(code, out, err)
     cli_figures["runs"] += 1
     cli_figures[f"exit {code}"] += 1
-
-
-def known_cli_bug(workspace: Workspace, argv: list[str], content: bytes) -> bool:
-    """Inputs that hit the bugs pinned by the strict xfails below (kept out of the fuzz)."""
-    if "diagram" in argv and "--highlight" in argv[:-1]:  # unreadable highlight files
-        source = argv[argv.index("--highlight") + 1]
-        if source != "-":
-            path = Path(workspace.root, source)
-            content = path.read_bytes() if path.is_file() else b"{}"
-        try:
-            json.loads(content.decode("utf-8"), parse_int=_bounded_int)
-        except (UnicodeDecodeError, RecursionError, ValueError):
-            return True
-    if "export" in argv and "--output" in argv[:-1]:  # an output it cannot open
-        output = Path(workspace.root, argv[argv.index("--output") + 1])
-        return not output.parent.is_dir()
-    return False
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > 300:
-        raise ValueError("an integer too large for an epoch")
-    return int(text)
 
 
 @fuzz(25)
@@ -985,44 +954,14 @@ def test_cli_audit_verify_of_content_nested_too_deeply(workspace: Workspace, whe
     assert "TAMPERED at record 1" in out
 
 
-ECHOED_LINE_BREAKS = (
-    "cli/aws.py show (and other messages naming a path or an id) echo the input raw: a line "
-    "break in it breaks the error over lines"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ECHOED_LINE_BREAKS)
 def test_cli_errors_stay_on_one_line_when_input_has_line_breaks(workspace: Workspace) -> None:
     code, out, err = run_cli(workspace, ["show", "--store", "store.db", "registration\nx"])
     check_exit(code, out, err)
 
 
-# -- known bugs, pinned -------------------------------------------------------------------
-
-DIAGRAM_HIGHLIGHT = (
-    "bug in cli/diagram.py load_highlight: a file that is not UTF-8 raises UnicodeDecodeError, "
-    "one nested too deeply RecursionError, an out-of-range timestamp OverflowError (the "
-    "from_api bug): tracebacks"
-)
-EXPORT_OUTPUT = (
-    "bug in cli/audit.py export: an --output that cannot be opened raises FileNotFoundError "
-    "(a traceback)"
-)
-DEMO_AUDIT_LOG = (
-    "bug in cli/demo.py: an --audit-log in a missing directory raises FileNotFoundError after "
-    "the whole story ran (a traceback)"
-)
-ADVANCE_URL = (
-    "bug in cli/emulator.py control(): a malformed --endpoint-url raises ValueError from "
-    "urllib (a traceback)"
-)
-NAN_TIMEOUT = (
-    "bug in sync/follow.py wait_for: timeout=nan passes the positive-number check and never "
-    "expires (`wait --timeout nan` polls forever)"
-)
+# -- regressions ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=DIAGRAM_HIGHLIGHT)
 @pytest.mark.parametrize(
     "content",
     [
@@ -1040,25 +979,21 @@ def test_cli_diagram_hostile_highlight_files(workspace: Workspace, content: byte
     check_exit(*run_cli(workspace, ["diagram", "--highlight", workspace.paths["input"]]))
 
 
-@pytest.mark.xfail(strict=True, reason=EXPORT_OUTPUT)
 def test_cli_audit_export_to_an_unwritable_place(workspace: Workspace) -> None:
     argv = ["audit", "export", "--store", "store.db", "--output", "no/such/dir/out.jsonl"]
     check_exit(*run_cli(workspace, argv))
 
 
-@pytest.mark.xfail(strict=True, reason=DEMO_AUDIT_LOG)
 def test_cli_demo_audit_log_to_an_unwritable_place(workspace: Workspace) -> None:
     check_exit(*run_cli(workspace, ["demo", "--audit-log", "no/such/dir/audit.jsonl"]))
 
 
-@pytest.mark.xfail(strict=True, reason=ADVANCE_URL)
 @pytest.mark.parametrize("url", ["not a url", "http://[::1", "ftp//x"])
 def test_cli_emulator_advance_with_a_malformed_url(workspace: Workspace, url: str) -> None:
     argv = ["emulator", "advance", "--endpoint-url", url, workspace.ids[0], "approve"]
     check_exit(*run_cli(workspace, argv))
 
 
-@pytest.mark.xfail(strict=True, reason=NAN_TIMEOUT)
 def test_wait_for_refuses_a_nan_timeout() -> None:
     api = make_emulator(seed=15)
     rid = next(iter(api.describe_registrations()))["RegistrationId"]

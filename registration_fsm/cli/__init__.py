@@ -32,12 +32,23 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as err:
+        if "\n" in err.message or "\r" in err.message:
+            err = (
+                click.ClickException(_one_line(err.message))
+                if not isinstance(err, click.UsageError)
+                else click.UsageError(_one_line(err.message), err.ctx)
+            )
         err.show()
         return err.exit_code
     except RegistrationError as err:
-        click.echo(f"error: {type(err).__name__}: {err}", err=True)
+        click.echo(f"error: {type(err).__name__}: {_one_line(str(err))}", err=True)
         return 1
     return 0
+
+
+def _one_line(message: str) -> str:
+    """Keep an error on one line even when it echoes input with line breaks."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

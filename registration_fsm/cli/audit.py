@@ -55,6 +55,12 @@ def export(store_path: Path, output: Path | None) -> None:
         if output is None:
             count = export_jsonl(store, sys.stdout)
         else:
-            with output.open("w", encoding="utf-8") as out:
+            try:
+                out = output.open("w", encoding="utf-8")
+            except OSError as err:
+                raise click.BadParameter(
+                    f"cannot write {output}: {err.strerror or err}", param_hint="--output"
+                ) from None
+            with out:
                 count = export_jsonl(store, out)
     click.echo(f"exported {count} records", err=True)

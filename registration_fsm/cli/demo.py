@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -58,6 +59,7 @@ def demo(as_json: bool, audit_log: Path | None) -> None:
     from registration_fsm.sync import Synchronizer
 
     say: Callable[[str], None] = (lambda _text: None) if as_json else click.echo
+    log = None if audit_log is None else _open_log(audit_log)  # a bad path fails first
     emulated = EmulatedRegistrationApi(clock=StoryClock(), seed=7)
     with serve(emulated) as url:
         session = boto3.session.Session(
@@ -102,12 +104,21 @@ def demo(as_json: bool, audit_log: Path | None) -> None:
             say(line)
         calls = ", ".join(f"{op} {n}" for op, n in sorted(api.calls.items()))
         say(f"\nAPI calls made through boto3: {calls}")
-        if audit_log is not None:
+        if log is not None:
             from registration_fsm.audit import export_jsonl
 
-            with audit_log.open("w", encoding="utf-8") as out:
-                count = export_jsonl(syncer.store, out)
+            with log:
+                count = export_jsonl(syncer.store, log)
             say(f"Audit trail: {count} hash-chained records written to {audit_log}")
+
+
+def _open_log(path: Path) -> TextIO:
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as err:
+        raise click.BadParameter(
+            f"cannot write {path}: {err.strerror or err}", param_hint="--audit-log"
+        ) from None
 
 
 def _json_line(event: TransitionEvent) -> None:

@@ -126,13 +126,17 @@ def load_highlight(source: str) -> Registration | RegistrationVersion:
         raise click.BadParameter(
             f"cannot read {name}: {err.strerror or err}", param_hint="--highlight"
         ) from None
+    except UnicodeDecodeError as err:
+        raise click.BadParameter(
+            f"{name} is not UTF-8 text: {err}", param_hint="--highlight"
+        ) from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, RecursionError) as err:
         raise click.BadParameter(f"{name} is not JSON: {err}", param_hint="--highlight") from None
     try:
         return parse_highlight(data)
-    except (InvalidApiData, ValueError) as err:
+    except (InvalidApiData, ValueError, RecursionError, OverflowError) as err:
         raise click.BadParameter(f"{name}: {err}", param_hint="--highlight") from None
 
 

@@ -77,22 +77,28 @@ def advance(
 
 def control(endpoint_url: str, operation: str, body: dict[str, Any]) -> Any:
     """Call an emulator control operation; a refusal becomes a ClickException."""
-    request = urllib.request.Request(
-        endpoint_url,
-        data=json.dumps(body).encode(),
-        headers={
-            "X-Amz-Target": f"RegistrationFsmEmulator.{operation}",
-            "Content-Type": "application/x-amz-json-1.0",
-        },
-        method="POST",
-    )
+    try:
+        request = urllib.request.Request(
+            endpoint_url,
+            data=json.dumps(body).encode(),
+            headers={
+                "X-Amz-Target": f"RegistrationFsmEmulator.{operation}",
+                "Content-Type": "application/x-amz-json-1.0",
+            },
+            method="POST",
+        )
+    except ValueError as err:  # urllib refuses a malformed URL
+        raise click.BadParameter(f"{endpoint_url!r}: {err}", param_hint="--endpoint-url") from None
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as err:
-        payload = json.loads(err.read() or b"{}")
+        try:
+            payload = json.loads(err.read() or b"{}")
+        except ValueError:
+            payload = {}
         raise click.ClickException(
             f"{payload.get('__type', err.code)}: {payload.get('message', err.reason)}"
         ) from None
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, OSError, ValueError) as err:
         raise click.ClickException(f"cannot reach the emulator at {endpoint_url}: {err}") from None

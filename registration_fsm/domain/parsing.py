@@ -6,7 +6,6 @@ number ranges and the id pattern.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timezone
@@ -98,9 +97,12 @@ def timestamp(value: Any, field: str) -> datetime:
         zone = type(value.tzinfo)
         if (zone.__module__, zone.__name__) in _ALWAYS_AWARE:
             AWARE_ZONE_TYPES.add(zone)
-        return value if value.tzinfo is UTC else value.astimezone(UTC)
+        try:
+            return value if value.tzinfo is UTC else value.astimezone(UTC)
+        except OverflowError:
+            raise InvalidApiData(field, value, "outside datetime's range in UTC") from None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value) or not _EPOCH_MIN <= value <= _EPOCH_MAX:
+        if not _EPOCH_MIN <= value <= _EPOCH_MAX:  # exact for ints of any size, false for NaN
             raise InvalidApiData(field, value, "epoch seconds out of range")
         return datetime.fromtimestamp(value, UTC)
     raise InvalidApiData(field, value, "expected a datetime or epoch seconds")

@@ -335,7 +335,11 @@ def _history_from_api(value: Any) -> StatusHistory:
                 f"RegistrationVersionStatusHistory.{key}", raw, "unknown history member"
             )
         # Aware datetimes are kept as given (read back as UTC); anything else is parsed.
-        if type(raw) is datetime and type(raw.tzinfo) in p.AWARE_ZONE_TYPES:
+        if (
+            type(raw) is datetime
+            and type(raw.tzinfo) in p.AWARE_ZONE_TYPES
+            and 1 < raw.year < 9999  # at the edges, converting to UTC may overflow: check now
+        ):
             stamps[key] = raw
         else:
             stamps[key] = p.timestamp(raw, f"RegistrationVersionStatusHistory.{key}")

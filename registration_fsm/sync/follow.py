@@ -9,6 +9,7 @@ registration (with backoff and jitter) through the synchronizer; AWS emits a
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -69,7 +70,12 @@ class Following:
         check_registration_id(registration_id)
         wanted = _wanted(statuses)
         for name, value in (("timeout", timeout), ("poll", poll), ("max_poll", max_poll)):
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            if (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise InvalidArgument(f"{name} must be a positive number of seconds, got {value!r}")
         if not isinstance(backoff, int | float) or backoff < 1:
             raise InvalidArgument(f"backoff must be >= 1, got {backoff!r}")
