@@ -104,18 +104,20 @@ def sync(
         report = syncer.sync(list(ids) or None, full, progress=progress)
     if as_json:
         click.echo(to_json(report.to_dict()))
-        return
-    for event in report.events:
-        click.echo(timeline_line(event))
-    for anomaly in report.anomalies:
-        click.echo(f"  anomaly: {anomaly}")
-    click.echo(
-        f"{len(report.changed)} changed, {len(report.unchanged)} unchanged, "
-        f"{len(report.deleted)} deleted, {len(report.failed)} failed; "
-        f"API calls: {', '.join(f'{k} {v}' for k, v in report.api_calls.items()) or 'none'}"
-    )
-    for registration_id, error in report.failed.items():
-        click.echo(f"  failed {registration_id}: {error}", err=True)
+    else:
+        for event in report.events:
+            click.echo(timeline_line(event))
+        for anomaly in report.anomalies:
+            click.echo(f"  anomaly: {anomaly}")
+        for registration_id, error in report.failed.items():
+            click.echo(f"  failed {registration_id}: {error}")
+        calls = ", ".join(f"{k} {v}" for k, v in report.api_calls.items()) or "none"
+        click.echo(
+            f"{len(report.changed)} changed, {len(report.unchanged)} unchanged, "
+            f"{len(report.deleted)} deleted, {len(report.failed)} failed; API calls: {calls}"
+        )
+    if report.failed:  # the state of the others was saved; say so in the exit status
+        raise click.ClickException(f"{len(report.failed)} registration(s) could not be pulled")
 
 
 @click.command()

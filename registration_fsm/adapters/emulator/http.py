@@ -144,6 +144,8 @@ class EmulatorServer(ThreadingHTTPServer):
     """A threading HTTP server bound to ``host:port`` serving ``api`` (0 picks a free port)."""
 
     daemon_threads = True
+    #: Listen backlog: the stdlib's 5 drops connections when a client opens many at once.
+    request_queue_size = 128
 
     def __init__(
         self,
