@@ -129,6 +129,24 @@ class Store(Protocol):
     ) -> None: ...
 
 
+class ClosesOnExit:
+    """``with store:`` closes the store on the way out."""
+
+    def close(self) -> None:
+        raise NotImplementedError  # pragma: no cover  (every store defines it)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 def check_expected(value: ExpectedRevision) -> ExpectedRevision:
     """``value`` if it is an expected revision; :class:`InvalidArgument` if not."""
     if value is None or value is UNCHECKED:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import attrs
 
@@ -16,6 +15,7 @@ from registration_fsm.errors import StoreError
 from registration_fsm.store import codec
 from registration_fsm.store.base import (
     UNCHECKED,
+    ClosesOnExit,
     ExpectedRevision,
     StoredEvent,
     StoredRegistration,
@@ -34,7 +34,7 @@ class _Row:
     summary: str | None
 
 
-class MemoryStore:
+class MemoryStore(ClosesOnExit):
     """The :class:`~registration_fsm.store.Store` port in memory; thread-safe.
 
     Keeps the same encoded JSON as :class:`SQLiteStore`, so what one refuses or
@@ -146,17 +146,6 @@ class MemoryStore:
             self._closed = True
             self._rows.clear()
             self._events.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -7,8 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from registration_fsm.audit.chain import GENESIS, AuditHead, AuditRecord
 from registration_fsm.domain.events import TransitionEvent
@@ -17,6 +16,7 @@ from registration_fsm.errors import StoreError
 from registration_fsm.store import codec
 from registration_fsm.store.base import (
     UNCHECKED,
+    ClosesOnExit,
     ExpectedRevision,
     StoredEvent,
     StoredRegistration,
@@ -61,7 +61,7 @@ CREATE INDEX events_by_registration ON events (registration_id, seq);
 """
 
 
-class SQLiteStore:
+class SQLiteStore(ClosesOnExit):
     """The :class:`~registration_fsm.store.Store` port in an SQLite file.
 
     WAL journal, so readers never wait for the writer; ``synchronous=FULL``, so
@@ -259,17 +259,6 @@ class SQLiteStore:
                     conn.close()
                 except sqlite3.Error as err:
                     raise self._error("cannot close", err) from err
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
