@@ -181,7 +181,11 @@ class EmulatorServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
+    # HTTP/1.1: clients keep connections alive (every reply carries Content-Length).
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle and delayed
+    # ACKs stall every kept-alive request by ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "registration-fsm-emulator"
     timeout = 30
 
