@@ -185,3 +185,38 @@ def test_export_to_a_stream_counts_records() -> None:
     out = io.StringIO()
     assert export_jsonl(store, out) == 5
     assert json.loads(out.getvalue().splitlines()[-1])["head"]["seq"] == 5
+
+
+def test_a_sync_signed_with_credentials_leaks_them_nowhere(tmp_path: Path) -> None:
+    from registration_fsm.adapters.emulator import EmulatedRegistrationApi
+    from registration_fsm.emulator import serve
+
+    secret, token = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY", "FQoGZXIvYXdzEXAMPLESESSIONTOKEN"
+    key_id = "AKIAEXAMPLEKEYID0001"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret,
+           "AWS_SESSION_TOKEN": token, "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    api = EmulatedRegistrationApi(seed=9)
+    reg_id = api.create_registration("US_TEN_DLC_BRAND_REGISTRATION")["RegistrationId"]
+    api.submit_registration_version(reg_id)
+    store, log = tmp_path / "s.db", tmp_path / "audit.jsonl"
+    outputs = []
+    with serve(api) as url:
+        for argv in (
+            ["sync", "--endpoint-url", url, "--store", str(store), "--json"],
+            ["discard", "--endpoint-url", url, "--store", str(store),
+             "--registration-id", reg_id, "--reason", "typo", "--actor", "alice"],
+            ["show", "--store", str(store), "--events", "--json"],
+            ["audit", "export", "--store", str(store), "--output", str(log)],
+        ):  # fmt: skip
+            run = subprocess.run(
+                [*CLI, *argv], capture_output=True, text=True, env=env, check=False
+            )
+            assert run.returncode == 0, run.stderr
+            outputs += [run.stdout, run.stderr]
+    assert api.calls.get("DiscardRegistrationVersion") == 1, "the signed requests reached it"
+    assert verify_path(log).ok
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("s.db")]  # with -wal, -shm
+    texts = [*outputs, log.read_text(), *(p.read_bytes().decode("utf-8", "replace") for p in files)]
+    for text in texts:
+        for leaked in (secret, token, key_id, "Signature=", "Authorization", "X-Amz-Security"):
+            assert leaked not in text
