@@ -42,10 +42,14 @@ import boto3
 from botocore.config import Config
 from mypy_boto3_pinpoint_sms_voice_v2 import PinpointSMSVoiceV2Client
 
-from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
-from registration_fsm.emulator import EmulatedRegistrationApi, EmulatorServer, Faults
-from registration_fsm.store import MemoryStore
-from registration_fsm.sync import Synchronizer
+from registration_fsm import (
+    Boto3RegistrationApi,
+    EmulatedRegistrationApi,
+    EmulatorServer,
+    Faults,
+    MemoryStore,
+    Synchronizer,
+)
 
 START, END = "<!-- bench_sync:start -->", "<!-- bench_sync:end -->"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
@@ -115,7 +119,7 @@ def served(api: EmulatedRegistrationApi, latency: float, mode: str) -> Iterator[
         yield server.url
     finally:
         parent.send("stop")
-        proc.join(10)
+        proc.join(120)  # it stops at once; this only bounds a hung child
         if proc.is_alive():
             proc.terminate()
             proc.join()

@@ -8,10 +8,15 @@ run before any request is made: a refused discard costs no API call. Run it with
 
 from __future__ import annotations
 
-from registration_fsm import DiscardNotAllowed, Guard, GuardContext, TransitionEvent
-from registration_fsm.domain.guards import require_reason
-from registration_fsm.emulator import EmulatedRegistrationApi
-from registration_fsm.sync import Synchronizer
+from registration_fsm import (
+    CommandRefused,
+    EmulatedRegistrationApi,
+    Guard,
+    GuardContext,
+    Synchronizer,
+    TransitionEvent,
+    require_reason,
+)
 
 
 class FourEyes:
@@ -47,10 +52,10 @@ def main() -> None:
         before = sum(api.calls.values())
         try:
             event = syncer.discard(rid, actor=actor, reason="wrong EIN", guards=guards)
-        except DiscardNotAllowed as refusal:
+        except CommandRefused as refusal:
             calls = sum(api.calls.values()) - before
             print(f"  refused ({refusal.reason}); API calls made: {calls}")
-            for failed in refusal.failed_guards:
+            for failed in refusal.refusals:
                 print(f"  - {failed.name}: {failed.message}")
         else:
             print(f"  allowed: {event.describe()}")

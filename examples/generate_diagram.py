@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from registration_fsm.diagrams import GraphvizNotFound, render, to_mermaid
+from registration_fsm.diagrams import render, to_mermaid
+from registration_fsm.errors import GraphvizNotFound
 
 #: docs/lifecycle.md's generated block marks the edges AWS does not document.
 SHOW_INFERRED = True

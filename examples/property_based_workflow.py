@@ -17,10 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
 
-from registration_fsm import GuardContext, Registration, TransitionEvent
-from registration_fsm.domain.guards import require_reason
-from registration_fsm.ports import RegistrationApi
-from registration_fsm.sync import Synchronizer
+from registration_fsm import (
+    GuardContext,
+    Registration,
+    RegistrationApi,
+    Synchronizer,
+    TransitionEvent,
+    require_reason,
+)
 from registration_fsm.testing import RegistrationLifecycleMachine
 from registration_fsm.testing.strategies import registrations
 
@@ -36,10 +40,10 @@ def four_eyes(ctx: GuardContext) -> str | None:
 def test_four_eyes(registration: Registration, approvals: set[str]) -> None:
     APPROVALS.clear()
     APPROVALS.update(approvals)
-    builtin = registration.discard_refusals(actor="alice", reason="r")
-    refusals = registration.discard_refusals(actor="alice", reason="r", guards=[four_eyes])
-    expected = [f.name for f in builtin] + ([] if "bob" in approvals else ["four_eyes"])
-    assert [f.name for f in refusals] == expected
+    builtin = registration.refusals("discard", actor="alice", reason="r")
+    refusals = registration.refusals("discard", actor="alice", reason="r", guards=[four_eyes])
+    expected = [r.name for r in builtin] + ([] if "bob" in approvals else ["four_eyes"])
+    assert [r.name for r in refusals] == expected
 
 
 class AuditedWorkflow(RegistrationLifecycleMachine):

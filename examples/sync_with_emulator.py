@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import boto3
 
-from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
-from registration_fsm.emulator import EmulatedRegistrationApi, serve
-from registration_fsm.sync import Synchronizer, SyncReport
+from registration_fsm import (
+    Boto3RegistrationApi,
+    EmulatedRegistrationApi,
+    Synchronizer,
+    SyncReport,
+    serve,
+)
 
 
 def print_report(title: str, report: SyncReport) -> None:

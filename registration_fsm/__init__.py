@@ -1,61 +1,188 @@
 """registration_fsm: a typed model of the AWS SMS registration lifecycle.
 
-The lifecycle of registrations and registration versions (boto3 service
-``pinpoint-sms-voice-v2``) as one declarative table, models that fire
-timestamped transitions, a guarded discard, and exact API round-trips.
+One import surface for everything a user needs::
+
+    from registration_fsm import (
+        Registration, LIFECYCLE, LifecyclePolicy,         # the domain
+        Synchronizer, MemoryStore, SQLiteStore,           # keeping local state
+        Boto3RegistrationApi, EmulatedRegistrationApi,    # the API, real or emulated
+        serve, EmulatorClient,                            # the emulator over HTTP
+        CommandRefused, ConflictError, ApiError,          # the error tree
+    )
+
+The domain and the errors are imported with the package; everything else on
+first use, so ``import registration_fsm`` imports neither boto3 nor hypothesis
+(nor sqlite3, nor http.server). Subpackages stay importable for advanced use:
+``domain``, ``emulator``, ``adapters``, ``store``, ``sync``, ``audit``,
+``diagrams``, ``testing``.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from registration_fsm.domain.anomalies import Anomaly
-from registration_fsm.domain.events import EventCause, TransitionEvent
-from registration_fsm.domain.guards import (
-    DEFAULT_DISCARD_POLICY,
-    DiscardPolicy,
-    FailedGuard,
-    Guard,
-    GuardContext,
-)
+from registration_fsm.domain.events import Origin, TransitionEvent
+from registration_fsm.domain.guards import require_actor, require_metadata, require_reason
 from registration_fsm.domain.history import StatusHistory
-from registration_fsm.domain.lifecycle import LIFECYCLE, Cause, Transition
-from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.lifecycle import (
+    DEFAULT_POLICY,
+    EDGES,
+    LIFECYCLE,
+    TRIGGERS,
+    Edge,
+    Initiator,
+    Lifecycle,
+    LifecyclePolicy,
+    Trigger,
+)
+from registration_fsm.domain.parsing import check_registration_id
+from registration_fsm.domain.registration import Guard, GuardContext, Registration
 from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
 from registration_fsm.domain.version import DeniedReason, RegistrationVersion
 from registration_fsm.errors import (
+    AccessDeniedError,
+    ApiError,
+    ApiUnavailable,
+    ApiValidationError,
     ClockError,
+    CommandRefused,
     ConflictError,
-    DiscardNotAllowed,
+    InternalServerError,
     InvalidApiData,
     InvalidArgument,
+    InvalidArgumentType,
+    InvalidEvent,
+    InvalidRegistrationId,
+    MissingDependency,
+    NotFoundError,
+    NotTracked,
+    Refusal,
     RegistrationError,
+    ServiceQuotaExceededError,
+    StaleWrite,
+    StatusUnreachable,
+    StoreError,
     SubscriberError,
-    TransitionNotAllowed,
+    ThrottledError,
+    UnknownDetail,
     UnknownTrigger,
+    WaitTimeout,
 )
 
+if TYPE_CHECKING:
+    from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
+    from registration_fsm.emulator import (
+        EmulatedRegistrationApi,
+        EmulatorClient,
+        EmulatorServer,
+        Faults,
+        run_forever,
+        serve,
+    )
+    from registration_fsm.ports import RegistrationApi
+    from registration_fsm.store import MemoryStore, SQLiteStore, Store, StoredRegistration
+    from registration_fsm.sync import SyncAnomaly, Synchronizer, SyncReport
+
+#: Names imported on first use, and the module each lives in.
+_LAZY: dict[str, str] = {
+    "Boto3RegistrationApi": "registration_fsm.adapters.boto3_api",
+    "EmulatedRegistrationApi": "registration_fsm.emulator",
+    "EmulatorClient": "registration_fsm.emulator",
+    "EmulatorServer": "registration_fsm.emulator",
+    "Faults": "registration_fsm.emulator",
+    "run_forever": "registration_fsm.emulator",
+    "serve": "registration_fsm.emulator",
+    "RegistrationApi": "registration_fsm.ports",
+    "MemoryStore": "registration_fsm.store",
+    "SQLiteStore": "registration_fsm.store",
+    "Store": "registration_fsm.store",
+    "StoredRegistration": "registration_fsm.store",
+    "SyncAnomaly": "registration_fsm.sync",
+    "SyncReport": "registration_fsm.sync",
+    "Synchronizer": "registration_fsm.sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 __all__ = [
-    "DEFAULT_DISCARD_POLICY",
+    "DEFAULT_POLICY",
+    "EDGES",
     "LIFECYCLE",
+    "TRIGGERS",
+    "AccessDeniedError",
     "Anomaly",
-    "Cause",
+    "ApiError",
+    "ApiUnavailable",
+    "ApiValidationError",
+    "Boto3RegistrationApi",
     "ClockError",
+    "CommandRefused",
     "ConflictError",
     "DeniedReason",
-    "DiscardNotAllowed",
-    "DiscardPolicy",
-    "EventCause",
-    "FailedGuard",
+    "Edge",
+    "EmulatedRegistrationApi",
+    "EmulatorClient",
+    "EmulatorServer",
+    "Faults",
     "Guard",
     "GuardContext",
+    "Initiator",
+    "InternalServerError",
     "InvalidApiData",
     "InvalidArgument",
+    "InvalidArgumentType",
+    "InvalidEvent",
+    "InvalidRegistrationId",
+    "Lifecycle",
+    "LifecyclePolicy",
+    "MemoryStore",
+    "MissingDependency",
+    "NotFoundError",
+    "NotTracked",
+    "Origin",
+    "Refusal",
     "Registration",
+    "RegistrationApi",
     "RegistrationError",
     "RegistrationStatus",
     "RegistrationVersion",
+    "SQLiteStore",
+    "ServiceQuotaExceededError",
+    "StaleWrite",
     "StatusHistory",
+    "StatusUnreachable",
+    "Store",
+    "StoreError",
+    "StoredRegistration",
     "SubscriberError",
-    "Transition",
+    "SyncAnomaly",
+    "SyncReport",
+    "Synchronizer",
+    "ThrottledError",
     "TransitionEvent",
-    "TransitionNotAllowed",
+    "Trigger",
+    "UnknownDetail",
     "UnknownTrigger",
     "VersionStatus",
+    "WaitTimeout",
+    "check_registration_id",
+    "require_actor",
+    "require_metadata",
+    "require_reason",
+    "run_forever",
+    "serve",
 ]

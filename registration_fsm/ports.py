@@ -1,17 +1,17 @@
 """The ports: what the service layer needs from the outside world.
 
 :class:`RegistrationApi` is the lifecycle subset of the ``pinpoint-sms-voice-v2``
-API. Implementations: ``adapters.Boto3RegistrationApi`` (the real API through
-boto3) and ``adapters.EmulatedRegistrationApi`` (in memory). Requests take
+API. Implementations: :class:`~registration_fsm.Boto3RegistrationApi` (the real
+API through boto3) and :class:`~registration_fsm.EmulatedRegistrationApi` (in memory). Requests take
 snake_case keywords; responses are the API's own shapes, exactly as boto3
 returns them (PascalCase members, timezone-aware datetimes). Describe methods
 page through the results themselves and yield items.
 
-Errors are the library's typed API errors (:mod:`registration_fsm.errors`):
-``ConflictError`` (with the API's ``Reason``), ``NotFoundError``,
-``ValidationError``, ``AccessDeniedError``, ``ThrottledError``,
-``InternalError``, ``ApiUnavailable``; a registration id that breaks the API's
-pattern raises ``ValidationError`` before any request is made.
+Errors are the library's typed API errors (:class:`~registration_fsm.errors.ApiError`
+and its subclasses: ``ConflictError`` with the API's ``Reason``, ``NotFoundError``,
+``ApiValidationError``, ...); a registration id that breaks the API's pattern
+raises :class:`~registration_fsm.errors.InvalidRegistrationId` before any request
+is made.
 """
 
 from __future__ import annotations

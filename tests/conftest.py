@@ -6,8 +6,8 @@ import os
 from collections.abc import Callable
 
 import pytest
+from helpers import TickingClock
 from hypothesis import HealthCheck, settings
-from support import TickingClock
 
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -8,7 +8,7 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
-from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
+from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
 from registration_fsm import InvalidApiData, Registration, RegistrationVersion, VersionStatus
 
@@ -23,11 +23,12 @@ def assert_valid(data: dict[str, Any], shape: str) -> None:
 
 def _lived(clock: TickingClock) -> Registration:
     reg = Registration.new(REG_ID, REG_ARN, REG_TYPE, clock=clock, additional_attributes={"a": "b"})
-    for trigger in ("submit", "begin_review", "approve"):
-        reg.fire(trigger, clock=clock)
+    reg.submit(clock=clock)
+    reg.begin_review(clock=clock)
+    reg.approve(clock=clock)
     reg.create_version(clock=clock)
-    reg.fire("submit", clock=clock, aws_review=True)
-    reg.fire("deny", clock=clock, denied_reasons=[{"Reason": "R", "ShortDescription": "s"}],
+    reg.submit(clock=clock, aws_review=True)
+    reg.deny(clock=clock, denied_reasons=[{"Reason": "R", "ShortDescription": "s"}],
              feedback="fix it")  # fmt: skip
     reg.create_version(clock=clock)
     return reg
@@ -101,8 +102,9 @@ def test_local_zone_datetimes_and_epoch_numbers_parse_to_utc(
 
 
 def test_submit_result_with_aws_review_parses(clock: TickingClock) -> None:
-    version = RegistrationVersion.new(REG_ID, REG_ARN, 3, clock=clock)
-    version.fire("submit", clock=clock, aws_review=True)
+    reg = Registration.new(REG_ID, REG_ARN, REG_TYPE, clock=clock)
+    reg.submit(clock=clock, aws_review=True)
+    version = reg.current_version
     parsed = RegistrationVersion.from_api(_boto3_shape(version.to_result(aws_review=True)))
     assert parsed == version
     assert parsed.status == VersionStatus.AWS_REVIEWING

@@ -17,13 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
+from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
 from registration_fsm import Registration, TransitionEvent
 from registration_fsm.audit import GENESIS, export_jsonl, verify, verify_path
 from registration_fsm.store import MemoryStore, SQLiteStore
 
 CLI = [sys.executable, "-m", "registration_fsm.cli"]
+#: Seconds a CLI process may take before the test calls it hung (a guard, not a measure).
+HANG = 120
 
 
 def _fill(store: MemoryStore | SQLiteStore) -> list[TransitionEvent]:
@@ -137,23 +139,28 @@ def test_cli_verify_exit_codes_and_export(tmp_path: Path) -> None:
     with SQLiteStore(path) as store:
         _fill(store)
     ok = subprocess.run(
-        [*CLI, "audit", "verify", str(path)], capture_output=True, text=True, check=False
-    )
+        [*CLI, "audit", "verify", str(path)], capture_output=True, text=True, timeout=HANG,
+        check=False,
+    )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert "intact: 5 records" in ok.stdout
     exported = tmp_path / "audit.jsonl"
     out = subprocess.run(
         [*CLI, "audit", "export", "--store", str(path), "--output", str(exported)],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, timeout=HANG, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert subprocess.run([*CLI, "audit", "verify", str(exported)], check=False).returncode == 0
+    verified = subprocess.run(
+        [*CLI, "audit", "verify", str(exported)], capture_output=True, timeout=HANG, check=False
+    )
+    assert verified.returncode == 0
     lines = exported.read_text().splitlines()
     exported.write_text("\n".join(_changed(lines)) + "\n")
     bad = subprocess.run(
         [*CLI, "audit", "verify", "--json", str(exported)],
         capture_output=True,
         text=True,
+        timeout=HANG,
         check=False,
     )
     assert bad.returncode == 1
@@ -170,6 +177,7 @@ def test_demo_writes_a_verifiable_trail_and_leaks_no_secret(tmp_path: Path) -> N
         capture_output=True,
         text=True,
         env=env,
+        timeout=HANG,
         check=False,
     )
     assert run.returncode == 0, run.stderr
@@ -177,6 +185,32 @@ def test_demo_writes_a_verifiable_trail_and_leaks_no_secret(tmp_path: Path) -> N
     for text in (log.read_text(), run.stdout, run.stderr):
         for leaked in (secret, token, "AKIAEXAMPLEKEYID0000", "Signature=", "Authorization"):
             assert leaked not in text
+
+
+def test_who_why_and_metadata_of_every_command_are_chained(tmp_path: Path) -> None:
+    """Create, submit, discard, create-version and delete: each event is in the chain, with
+    its actor, reason and metadata, and changing any of them is detected."""
+    from registration_fsm import EmulatedRegistrationApi, Synchronizer
+
+    path = tmp_path / "store.db"
+    with SQLiteStore(path) as store:
+        syncer = Synchronizer(EmulatedRegistrationApi(seed=3), store)
+        actor, reason, metadata = "alice", "onboarding", {"ticket": "CMP-7"}
+        rid = syncer.create(REG_TYPE, actor=actor, reason=reason, metadata=metadata).id
+        syncer.submit(rid, actor=actor, reason=reason, metadata=metadata)
+        syncer.discard(rid, actor=actor, reason=reason, metadata=metadata)
+        syncer.create_version(rid, actor=actor, reason=reason, metadata=metadata)
+        deleted = syncer.delete(rid, actor=actor, reason=reason, metadata=metadata)
+        assert deleted.version_number is None
+        records = list(store.audit_records())
+    told = [(r.event["trigger"], r.event["version_number"]) for r in records]
+    assert told == [("create", 1), ("submit", 1), ("discard", 1), ("create", 2), ("delete", None)]
+    assert {(r.event["actor"], r.event["reason"]) for r in records} == {("alice", "onboarding")}
+    assert all(r.event["metadata"] == {"ticket": "CMP-7"} for r in records)
+    assert verify_path(path).ok
+    _sql(path, "UPDATE events SET event = replace(event, 'CMP-7', 'CMP-8') WHERE seq = 5")
+    verdict = verify_path(path)
+    assert (verdict.ok, verdict.first_bad) == (False, 5)
 
 
 def test_export_to_a_stream_counts_records() -> None:
@@ -188,8 +222,7 @@ def test_export_to_a_stream_counts_records() -> None:
 
 
 def test_a_sync_signed_with_credentials_leaks_them_nowhere(tmp_path: Path) -> None:
-    from registration_fsm.adapters.emulator import EmulatedRegistrationApi
-    from registration_fsm.emulator import serve
+    from registration_fsm import EmulatedRegistrationApi, serve
 
     secret, token = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY", "FQoGZXIvYXdzEXAMPLESESSIONTOKEN"
     key_id = "AKIAEXAMPLEKEYID0001"
@@ -209,7 +242,7 @@ def test_a_sync_signed_with_credentials_leaks_them_nowhere(tmp_path: Path) -> No
             ["audit", "export", "--store", str(store), "--output", str(log)],
         ):  # fmt: skip
             run = subprocess.run(
-                [*CLI, *argv], capture_output=True, text=True, env=env, check=False
+                [*CLI, *argv], capture_output=True, text=True, env=env, timeout=HANG, check=False
             )
             assert run.returncode == 0, run.stderr
             outputs += [run.stdout, run.stderr]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
+from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
 from registration_fsm import Registration
 from registration_fsm.cli import main
@@ -57,18 +57,20 @@ def test_mermaid_is_the_default(capsysbinary: pytest.CaptureFixture[bytes]) -> N
 
 
 def test_dot_and_every_option(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
-    flags = ("--show-guards", "--show-cause", "--show-inferred")
+    flags = ("--show-guards", "--show-initiator", "--show-inferred")
     code, out, _ = cli(capsysbinary, "--format", "dot", *flags)
     assert code == 0
-    assert out.decode() == to_dot(show_guards=True, show_cause=True, show_inferred=True)
+    assert out.decode() == to_dot(show_guards=True, show_initiator=True, show_inferred=True)
     assert out.decode() != to_dot()
-    code, out, _ = cli(capsysbinary, "--show-cause")
-    assert out.decode() == to_mermaid(show_cause=True)
+    code, out, _ = cli(capsysbinary, "--show-initiator")
+    assert out.decode() == to_mermaid(show_initiator=True)
 
 
 @pytest.mark.parametrize(
-    ("name", "fmt"), [("d.mmd", "mermaid"), ("d.gv", "dot"), ("d.DOT", "dot"), ("d.txt", "mermaid")]
-)
+    ("name", "fmt"),
+    [("d.mmd", "mermaid"), ("d.mermaid", "mermaid"), ("d.gv", "dot"), ("d.DOT", "dot"),
+     ("diagram", "mermaid")],
+)  # fmt: skip
 def test_output_file_and_format_from_its_suffix(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, name: str, fmt: str
 ) -> None:
@@ -79,10 +81,55 @@ def test_output_file_and_format_from_its_suffix(
     assert f"wrote {target} ({fmt}," in err
 
 
-def test_an_explicit_format_beats_the_suffix(
+def test_an_svg_file_name_means_svg(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
 ) -> None:
-    target = tmp_path / "d.svg"
+    needs_dot()
+    for name in ("out.svg", "OUT.SVG"):
+        code, out, err = cli(capsysbinary, "-o", str(tmp_path / name))
+        assert (code, out) == (0, b"")
+        assert "(svg," in err
+        assert b"<svg" in (tmp_path / name).read_bytes()
+
+
+def usage_error(err: str) -> str:
+    """The one error line of a usage error (after click's ``Usage:`` and ``Try`` lines)."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[0].startswith("Usage: registration-fsm diagram"), err
+    assert len([line for line in lines if line.startswith("Error:")]) == 1, err
+    assert lines[-1].startswith("Error: "), err
+    return lines[-1]
+
+
+@pytest.mark.parametrize("name", ["out.jpg", "d.txt", "d.svg.bak"])
+def test_an_unknown_extension_is_refused(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, name: str
+) -> None:
+    code, out, err = cli(capsysbinary, "-o", str(tmp_path / name))
+    assert (code, out) == (2, b"")
+    line = usage_error(err)
+    assert line.startswith(f"Error: Invalid value for --output: {name}: unknown extension")
+    assert ".mmd" in line
+    assert ".svg" in line
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("png", "out.svg"), ("dot", "d.svg"), ("mermaid", "d.gv"), ("svg", "d.png")]
+)
+def test_a_format_the_extension_contradicts_is_refused(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, fmt: str, name: str
+) -> None:
+    code, out, err = cli(capsysbinary, "--format", fmt, "-o", str(tmp_path / name))
+    assert (code, out) == (2, b"")
+    assert f"but --format is {fmt}" in usage_error(err)
+    assert not (tmp_path / name).exists()
+
+
+def test_a_format_the_extension_agrees_with(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    target = tmp_path / "d.gv"
     assert cli(capsysbinary, "--format", "dot", "--output", str(target))[0] == 0
     assert target.read_text() == to_dot()
 
@@ -91,7 +138,7 @@ def test_svg_and_png_with_graphviz(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, registration: Registration
 ) -> None:
     needs_dot()
-    code, out, _ = cli(capsysbinary, "--format", "svg", "--show-cause")
+    code, out, _ = cli(capsysbinary, "--format", "svg", "--show-initiator")
     assert code == 0
     assert b"<svg" in out
     assert b">APPROVED</text>" in out
@@ -128,7 +175,7 @@ def _run_on_a_terminal(*args: str) -> tuple[int, str]:
                 break
             chunks.append(chunk)
         os.close(primary)
-        status = proc.wait(timeout=60)
+        status = proc.wait(timeout=120)  # a guard against a hang, not a measure
     return status, b"".join(chunks).decode("utf-8", "replace")
 
 

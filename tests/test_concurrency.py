@@ -44,25 +44,30 @@ import pytest
 from helpers.apis import DelegatingApi
 
 from registration_fsm import (
+    CommandRefused,
     ConflictError,
     Registration,
+    RegistrationStatus,
     TransitionEvent,
     VersionStatus,
     audit,
 )
-from registration_fsm.adapters.emulator import EmulatedRegistrationApi
-from registration_fsm.emulator import serve
+from registration_fsm.emulator import EmulatedRegistrationApi, serve
 from registration_fsm.ports import Filter, RegistrationApi
 from registration_fsm.store import MemoryStore, SQLiteStore, Store
 from registration_fsm.sync import Synchronizer
+
+#: Threads and child processes: the slow part of the suite (CI runs it; -m "not slow" skips).
+pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).resolve().parent
 REG_TYPE = "US_TEN_DLC_BRAND_REGISTRATION"
 #: Seconds an Event or a child may take; only a deadlock or a hang reaches it.
 PATIENCE = 60.0
 
-#: (trigger, source, dest) of one transition of one version.
-Step = tuple[str, VersionStatus | None, VersionStatus]
+Status = VersionStatus | RegistrationStatus
+#: (trigger, source, dest) of one transition of one version (or of the registration).
+Step = tuple[str, Status | None, Status]
 
 
 class LockedClock:
@@ -83,7 +88,7 @@ class Truth:
     """Every transition the emulator applied, from its own answers: (time, version key, step)."""
 
     lock: threading.Lock = attrs.field(factory=threading.Lock)
-    seen: list[tuple[datetime, tuple[str, int], Step]] = attrs.field(factory=list)
+    seen: list[tuple[datetime, tuple[str, int | None], Step]] = attrs.field(factory=list)
 
     def add(self, event: TransitionEvent) -> None:
         with self.lock:
@@ -116,8 +121,8 @@ class Truth:
             )
         )
 
-    def by_version(self) -> dict[tuple[str, int], list[Step]]:
-        out: dict[tuple[str, int], list[Step]] = defaultdict(list)
+    def by_version(self) -> dict[tuple[str, int | None], list[Step]]:
+        out: dict[tuple[str, int | None], list[Step]] = defaultdict(list)
         for _at, key, step in sorted(self.seen, key=lambda item: (item[0], item[1])):
             out[key].append(step)
         return out
@@ -170,8 +175,8 @@ class RecordingApi(DelegatingApi):
         return result
 
 
-def store_steps(store: Store) -> dict[tuple[str, int], list[Step]]:
-    out: dict[tuple[str, int], list[Step]] = defaultdict(list)
+def store_steps(store: Store) -> dict[tuple[str, int | None], list[Step]]:
+    out: dict[tuple[str, int | None], list[Step]] = defaultdict(list)
     for event in store.events():
         out[(event.registration_id, event.version_number)].append(
             (event.trigger, event.source, event.dest)
@@ -255,8 +260,10 @@ def test_threads_commanding_syncing_and_advancing_at_once(
                     count("syncs")
                     continue
                 count("commands")
-            except ConflictError:
-                count("commands refused (the state moved first)")
+            except ConflictError:  # refused by the API: it moved after our last read
+                count("commands refused by the API (the state moved first)")
+            except CommandRefused:  # refused locally: a sync saw the move first
+                count("commands refused locally (the state moved first)")
 
     def synchronizer(rng: random.Random) -> None:
         while commanding.is_set():
@@ -426,7 +433,7 @@ def test_a_slow_call_for_one_registration_does_not_block_another(slow_call: str)
         # call, saw the first one's result and was refused locally.
         assert api.entries == 1
         assert isinstance(a_outcome[0], TransitionEvent)
-        assert isinstance(second_a_outcome[0], ConflictError)
+        assert isinstance(second_a_outcome[0], CommandRefused)
         assert emu.calls["SubmitRegistrationVersion"] == 2  # B's and A's first
     else:
         assert not isinstance(a_outcome[0], BaseException)

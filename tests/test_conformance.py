@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import boto3
@@ -21,8 +21,7 @@ from botocore.exceptions import ParamValidationError, StubAssertionError
 from botocore.stub import Stubber
 
 from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
-from registration_fsm.adapters.emulator import EmulatedRegistrationApi, wire
-from registration_fsm.emulator import serve
+from registration_fsm.emulator import EmulatedRegistrationApi, wire
 from registration_fsm.ports import RegistrationApi
 from registration_fsm.testing import conformance
 from registration_fsm.testing.conformance import (
@@ -39,29 +38,27 @@ SESSION = boto3.session.Session(
 )
 
 
+#: A fresh conformance target, as a context manager.
+Target = Callable[[], AbstractContextManager[ConformanceTarget]]
+
+
 @contextmanager
 def emulator_target() -> Iterator[ConformanceTarget]:
     emu = EmulatedRegistrationApi()
     yield ConformanceTarget(api=emu, advance=emu.advance, name="emulator")
 
 
-@contextmanager
-def http_target() -> Iterator[ConformanceTarget]:
-    emu = EmulatedRegistrationApi()
-    with serve(emu) as url:
-        api = Boto3RegistrationApi.from_config(
-            session=SESSION,
-            region="us-east-1",
-            endpoint_url=url,
-            retry_mode="standard",
-            max_attempts=2,
-            connect_timeout=2,
-            read_timeout=5,
-        )
-        try:
-            yield ConformanceTarget(api=api, advance=emu.advance, name="http")
-        finally:
-            api.client.close()
+def http_target(request: pytest.FixtureRequest) -> Target:
+    """The pytest plugin's boto3 adapter over HTTP to its served emulator: fresh for
+    each test, and each test runs one scenario."""
+    emu: EmulatedRegistrationApi = request.getfixturevalue("registration_emulator")
+    api: Boto3RegistrationApi = request.getfixturevalue("registration_api")
+
+    @contextmanager
+    def target() -> Iterator[ConformanceTarget]:
+        yield ConformanceTarget(api=api, advance=emu.advance, name="http")
+
+    return target
 
 
 def bridge_to_emulator(client: Any, stubber: Stubber, emu: EmulatedRegistrationApi) -> None:
@@ -122,11 +119,17 @@ def stubber_target() -> Iterator[ConformanceTarget]:
         client.close()
 
 
-TARGETS: dict[str, Callable[[], Any]] = {
+TARGETS: dict[str, Target | None] = {
     "emulator": emulator_target,
-    "http": http_target,
+    "http": None,  # from the pytest plugin's fixtures: see http_target
     "stubber": stubber_target,
 }
+
+
+def target_factory(target: str, request: pytest.FixtureRequest) -> Target:
+    factory = TARGETS[target]
+    return http_target(request) if factory is None else factory
+
 
 CASES = [
     pytest.param(target, name, id=f"{target}-{name}") for target in TARGETS for name in SCENARIOS
@@ -134,13 +137,13 @@ CASES = [
 
 
 @pytest.mark.parametrize(("target", "name"), CASES)
-def test_scenario(target: str, name: str) -> None:
-    run_scenario(name, TARGETS[target])
+def test_scenario(target: str, name: str, request: pytest.FixtureRequest) -> None:
+    run_scenario(name, target_factory(target, request))
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
-def test_every_target_implements_the_port(target: str) -> None:
-    with TARGETS[target]() as t:
+def test_every_target_implements_the_port(target: str, request: pytest.FixtureRequest) -> None:
+    with target_factory(target, request)() as t:
         assert isinstance(t.api, RegistrationApi)
 
 

@@ -19,25 +19,20 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
+from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
 from registration_fsm import (
     LIFECYCLE,
+    InvalidArgument,
+    InvalidArgumentType,
+    LifecyclePolicy,
     Registration,
     RegistrationError,
     RegistrationVersion,
     VersionStatus,
 )
-from registration_fsm.diagrams import (
-    GraphvizNotFound,
-    RenderError,
-    build_model,
-    render,
-    to_dot,
-    to_mermaid,
-)
-from registration_fsm.domain.lifecycle import RULES
-from registration_fsm.errors import InvalidArgument
+from registration_fsm.diagrams import DrawnEdge, build_model, render, to_dot, to_mermaid
+from registration_fsm.errors import GraphvizNotFound, RenderError
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKER = ROOT / "tools" / "mermaid-check"
@@ -93,10 +88,10 @@ def mermaid() -> Iterator[Mermaid]:
 def expected_relations() -> list[Rel]:
     """LIFECYCLE's edges, read straight from the table, plus the terminal exits."""
     out: list[Rel] = []
-    for t in LIFECYCLE:
-        label = t.trigger if t.when is None else f"{t.trigger} ({t.when})"
-        out += [(str(s), str(t.dest), label) for s in t.sources] or [(STAR, str(t.dest), label)]
-    out += [(str(s), STAR, "") for s in RULES.terminal]
+    for e in LIFECYCLE:
+        label = e.trigger if e.when is None else f"{e.trigger} ({e.when})"
+        out.append((STAR if e.source is None else str(e.source), str(e.dest), label))
+    out += [(str(s), STAR, "") for s in LIFECYCLE.terminal]
     return sorted(out)
 
 
@@ -143,16 +138,39 @@ def with_status(version: RegistrationVersion, status: str) -> RegistrationVersio
 # -- the model -------------------------------------------------------------
 
 
-def test_model_has_one_edge_per_source_and_marks_flags() -> None:
+def test_model_draws_each_lifecycle_edge_once_and_marks_flags() -> None:
     model = build_model()
-    assert len(model.edges) == sum(max(1, len(t.sources)) for t in LIFECYCLE)
+    assert [e.edge for e in model.edges] == list(LIFECYCLE.edges)
+    assert all(isinstance(e, DrawnEdge) for e in model.edges)
     assert [s.id for s in model.states if s.initial] == ["DRAFT"]
-    assert {s.id for s in model.states if s.terminal} == {str(s) for s in RULES.terminal}
-    guards = {e.source: e.guards for e in model.edges if e.trigger == "discard"}
-    assert guards["SUBMITTED"] == ("current version", "status SUBMITTED", "registration open")
-    assert "status DRAFT if DiscardPolicy allows it" in guards["DRAFT"]
-    assert all(not e.guards for e in model.edges if e.trigger != "discard")
+    assert {s.id for s in model.states if s.terminal} == {str(s) for s in LIFECYCLE.terminal}
+    checks = {(e.source, e.edge.trigger): e.guards for e in model.edges}
+    assert checks["SUBMITTED", "discard"] == ("current version", "registration open")
+    assert checks["DRAFT", "discard"] == ("current version", "registration open", "off by policy")
+    assert checks["DRAFT", "submit"] == ("current version", "registration open")
+    assert checks["REVIEWING", "approve"] == ("registration open",)  # AWS's: any version
+    assert checks[None, "create"] == ()
+    assert [e.edge for e in model.edges if not e.enabled] == [e for e in LIFECYCLE if e.optional]
+    initiators = {e.edge.trigger: e.initiator for e in model.edges}
+    assert {t for t, i in initiators.items() if i == "customer"} == {
+        "create", "submit", "authenticate", "discard",
+    }  # fmt: skip
     assert not any(s.current or s.visited for s in model.states)
+
+
+def test_the_policy_drawn_turns_optional_edges_on() -> None:
+    policy = LifecyclePolicy.allow_draft_discard()
+    model = build_model(policy=policy)
+    assert all(e.enabled for e in model.edges)
+    draft_discard = next(
+        e for e in model.edges if (e.source, e.edge.trigger) == ("DRAFT", "discard")
+    )
+    assert draft_discard.guards[-1] == "on by policy"
+    text = to_mermaid(show_guards=True, policy=policy)
+    assert "DRAFT --> DISCARDED: discard [current version, registration open, on by policy]" in text
+    assert "on by policy" in to_dot(show_guards=True, policy=policy)
+    assert "off by policy" in to_dot(show_guards=True)
+    assert to_mermaid(policy=policy) == to_mermaid()  # without show_guards, the same picture
 
 
 def test_highlight_orders_history_by_time_and_numbers_the_path(clock: TickingClock) -> None:
@@ -190,8 +208,9 @@ def test_unknown_status_becomes_an_extra_state(clock: TickingClock) -> None:
 
 
 def test_highlight_rejects_other_objects() -> None:
-    with pytest.raises(InvalidArgument, match="highlight"):
+    with pytest.raises(InvalidArgumentType, match="highlight") as info:
         to_mermaid(highlight="DRAFT")  # type: ignore[arg-type]
+    assert isinstance(info.value, TypeError)
 
 
 # -- Mermaid, parsed by the real library -----------------------------------
@@ -205,19 +224,22 @@ def test_mermaid_options_keep_the_graph_and_show_up_in_labels(
     mermaid: Mermaid, clock: TickingClock
 ) -> None:
     reg = approved_registration(clock)
-    text = to_mermaid(show_guards=True, show_cause=True, show_inferred=True, highlight=reg)
+    text = to_mermaid(show_guards=True, show_initiator=True, show_inferred=True, highlight=reg)
     result = mermaid.parse(text)
     states, rels = parsed_graph(result)
     assert states == {str(s) for s in VersionStatus}
     assert sorted((a, b) for a, b, _ in rels) == sorted((a, b) for a, b, _ in expected_relations())
     labels = {(a, b): label for a, b, label in rels}
     assert labels["SUBMITTED", "DISCARDED"] == (
-        "«customer» discard [current version, status SUBMITTED, registration open]"
+        "«customer» discard [current version, registration open]"
     )
-    assert (
-        labels["REVIEWING", "REQUIRES_OFFLINE_REVIEW"] == "«AWS» require_offline_review (inferred)"
+    assert labels["DRAFT", "DISCARDED"] == (
+        "«customer» discard [current version, registration open, off by policy] (inferred)"
     )
-    assert labels["REVIEWING", "APPROVED"] == "(5) «AWS» approve"
+    assert labels["REVIEWING", "REQUIRES_OFFLINE_REVIEW"] == (
+        "«AWS» require_offline_review [registration open] (inferred)"
+    )
+    assert labels["REVIEWING", "APPROVED"] == "(5) «AWS» approve [registration open]"
     classes = {s["id"]: s["classes"] for s in result["states"]}
     assert classes["APPROVED"] == ["current"]
     visited = {i for i, c in classes.items() if c == ["visited"]}
@@ -267,7 +289,7 @@ def _doc_blocks() -> list[str]:
 def test_docs_embed_the_default_diagram() -> None:
     assert _doc_blocks() == [
         to_mermaid(),
-        to_mermaid(show_guards=True, show_cause=True, show_inferred=True),
+        to_mermaid(show_guards=True, show_initiator=True, show_inferred=True),
     ]
 
 
@@ -315,19 +337,15 @@ def test_dot_renders_every_state_and_edge_to_svg(clock: TickingClock) -> None:
     assert len(edges) == len(want)
     for a, b, label in want:
         assert label in edges[a, b]
-    assert edges["SUBMITTED", "DISCARDED"] == (
-        "discard [current version, status SUBMITTED, registration open]"
-    )
-    assert edges["REVIEWING", "APPROVED"] == "(5) approve"
+    assert edges["SUBMITTED", "DISCARDED"] == "discard [current version, registration open]"
+    assert edges["REVIEWING", "APPROVED"] == "(5) approve [registration open]"
 
 
-def test_dot_marks_cause_and_inferred_edges() -> None:
+def test_dot_marks_initiator_and_inferred_edges() -> None:
     _require_dot()
-    text = to_dot(show_cause=True, show_inferred=True)
-    assert text.count('style="dashed"') == sum(
-        len(t.sources) for t in LIFECYCLE if not t.documented
-    )
-    svg = render("svg", show_cause=True, show_inferred=True).decode()
+    text = to_dot(show_initiator=True, show_inferred=True)
+    assert text.count('style="dashed"') == sum(1 for e in LIFECYCLE if not e.documented)
+    svg = render("svg", show_initiator=True, show_inferred=True).decode()
     assert "stroke-dasharray" in svg
     assert "blue: customer, orange: AWS" in svg
 

@@ -12,34 +12,36 @@ import botocore.session
 import pytest
 from botocore.model import ListShape, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
+from helpers import REG_TYPE, TickingClock
 from hypothesis import given
 from hypothesis import strategies as st
-from support import REG_TYPE, TickingClock
 
-from registration_fsm.adapters.emulator import (
+from registration_fsm.domain.lifecycle import LIFECYCLE, LifecyclePolicy
+from registration_fsm.emulator import (
     EmulatedRegistrationApi,
-    SerializationError,
-    UnknownOperationError,
-    advance_triggers,
     decode_json,
     dispatch,
     dispatch_control,
     encode_json,
     error_response,
 )
-from registration_fsm.adapters.emulator.validation import OPERATIONS, SHAPES
-from registration_fsm.adapters.emulator.wire import ERROR_STATUS
-from registration_fsm.domain.guards import DiscardPolicy
+from registration_fsm.emulator.validation import OPERATIONS, SHAPES
+from registration_fsm.emulator.wire import ERROR_STATUS
 from registration_fsm.errors import (
+    ApiValidationError,
+    CommandRefused,
     ConflictError,
-    InternalError,
+    InternalServerError,
     InvalidArgument,
+    InvalidArgumentType,
+    InvalidRegistrationId,
     NotFoundError,
     RegistrationError,
+    RequestSerializationError,
     ThrottledError,
-    TransitionNotAllowed,
+    UnknownDetail,
+    UnknownOperationError,
     UnknownTrigger,
-    ValidationError,
 )
 from registration_fsm.ports import RegistrationApi
 
@@ -149,7 +151,7 @@ def test_tags_are_kept_and_returned(api: EmulatedRegistrationApi) -> None:
     assert api.tags_for(result["RegistrationId"]) == {"team": "sms", "env": "test"}
     assert "Tags" not in api.create_registration(REG_TYPE)
     dup = [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         dispatch(api, "CreateRegistration", {"RegistrationType": REG_TYPE, "Tags": dup})
     assert err.value.fields[0][0] == "Tags"
 
@@ -157,7 +159,7 @@ def test_tags_are_kept_and_returned(api: EmulatedRegistrationApi) -> None:
 def test_registration_types_can_be_restricted() -> None:
     api = EmulatedRegistrationApi(registration_types={REG_TYPE})
     api.create_registration(REG_TYPE)
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         api.create_registration("NOT_A_TYPE")
     assert err.value.reason == "UNKNOWN_REGISTRATION_TYPE"
 
@@ -255,19 +257,19 @@ def test_tampered_or_foreign_tokens_are_invalid(api: EmulatedRegistrationApi) ->
         lambda: api.describe_registrations_page(filters=filtered, next_token=token),
     ]
     for call in bad_calls:
-        with pytest.raises(ValidationError) as err:
+        with pytest.raises(ApiValidationError) as err:
             call()
         assert err.value.reason == "INVALID_NEXT_TOKEN"
         assert err.value.fields[0][0] == "NextToken"
     reg_id = next(api.describe_registrations())["RegistrationId"]
-    with pytest.raises(ValidationError, match="NextToken"):
+    with pytest.raises(ApiValidationError, match="NextToken"):
         api.describe_registration_versions_page(reg_id, next_token=token)
     assert api.describe_registrations_page(next_token=token)["Registrations"]
 
 
 @pytest.mark.parametrize("size", [0, 101, -1])
 def test_max_results_must_be_1_to_100(api: EmulatedRegistrationApi, size: int) -> None:
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         api.describe_registrations_page(max_results=size)
     assert (err.value.reason, err.value.fields[0][0]) == ("INVALID_PARAMETER", "MaxResults")
 
@@ -317,28 +319,28 @@ def test_version_status_filter(api: EmulatedRegistrationApi) -> None:
     assert [
         v["VersionNumber"] for v in api.describe_registration_versions(reg_id, version_numbers=[1])
     ] == [1]
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         api.describe_registration_versions_page(reg_id, version_numbers=[9])
     assert err.value.reason == "UNKNOWN_REGISTRATION_VERSION"
 
 
 def test_bad_filters_are_refused(api: EmulatedRegistrationApi) -> None:
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         api.describe_registrations_page(filters=_status_filter("NOT_A_STATUS"))
     assert err.value.reason == "INVALID_FILTER_VALUES"
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         api.describe_registrations_page(
             filters=[{"Name": "registration-version-status", "Values": ["DRAFT"]}]
         )
     assert err.value.fields[0][0] == "Filters[0].Name"
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         api.describe_registrations_page(filters=[{"Name": "registration-status", "Values": []}])
     assert err.value.fields[0][0] == "Filters[0].Values"
 
 
 def test_registration_ids_at_most_5_per_request(api: EmulatedRegistrationApi) -> None:
     ids = [api.create_registration(REG_TYPE)["RegistrationId"] for _ in range(7)]
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         api.describe_registrations_page(registration_ids=ids[:6])
     assert err.value.fields[0][0] == "RegistrationIds"
     before = api.calls["DescribeRegistrations"]
@@ -365,13 +367,21 @@ def test_unknown_id_is_not_found(api: EmulatedRegistrationApi) -> None:
         assert (err.value.resource_type, err.value.resource_id) == ("registration", missing)
 
 
-def test_malformed_ids_are_validation_errors(api: EmulatedRegistrationApi) -> None:
+def test_malformed_ids_are_refused(api: EmulatedRegistrationApi) -> None:
     for bad in ["", "bad id!", "x" * 257]:
-        with pytest.raises(ValidationError) as err:
+        # Through the port: refused before any request (none is counted).
+        with pytest.raises(InvalidRegistrationId) as refused:
             api.submit_registration_version(bad)
+        assert (refused.value.value, refused.value.field) == (bad, "RegistrationId")
+        # On the wire: the request is answered with a ValidationException.
+        with pytest.raises(ApiValidationError) as err:
+            dispatch(api, "SubmitRegistrationVersion", {"RegistrationId": bad})
         assert err.value.fields[0][0] == "RegistrationId"
-    with pytest.raises(ValidationError):
-        list(api.describe_registrations(registration_ids="registration-1"))
+    with pytest.raises(InvalidArgumentType, match="for one id"):
+        api.describe_registrations(registration_ids="registration-1")
+    with pytest.raises(InvalidArgumentType):
+        api.submit_registration_version(42)  # type: ignore[arg-type]
+    assert dict(api.calls) == {"SubmitRegistrationVersion": 3}  # the wire requests only
 
 
 # -- refusals ----------------------------------------------------------------
@@ -423,7 +433,7 @@ def test_discard_refusals_follow_the_policy(clock: TickingClock, model: ServiceM
     assert err.value.reason == "DISCARD_REGISTRATION_VERSION_NOT_ALLOWED"
     assert versions(api, reg_id) == [(1, "REVIEWING")]
 
-    lenient = EmulatedRegistrationApi(clock=clock, discard_policy=DiscardPolicy.allow_draft())
+    lenient = EmulatedRegistrationApi(clock=clock, policy=LifecyclePolicy.allow_draft_discard())
     other = lenient.create_registration(REG_TYPE)["RegistrationId"]
     result = lenient.discard_registration_version(other)
     assert_output(model, "DiscardRegistrationVersion", result)
@@ -446,7 +456,7 @@ def test_discard_then_new_version(api: EmulatedRegistrationApi, model: ServiceMo
 
 
 def test_advance_accepts_only_aws_side_triggers(api: EmulatedRegistrationApi) -> None:
-    assert advance_triggers() == (
+    assert LIFECYCLE.aws_triggers == (
         "begin_review",
         "require_authentication",
         "authenticate",
@@ -463,9 +473,13 @@ def test_advance_accepts_only_aws_side_triggers(api: EmulatedRegistrationApi) ->
         assert not isinstance(err.value, UnknownTrigger)
     with pytest.raises(UnknownTrigger):
         api.advance(reg_id, "launch")
-    with pytest.raises(InvalidArgument, match="no detail"):
+    with pytest.raises(UnknownDetail, match="no details"):
         api.advance(reg_id, "approve", feedback="x")
-    with pytest.raises(TransitionNotAllowed):
+    # Nor may a detail set one of the model's own parameters.
+    for name in ("version", "clock", "policy", "actor", "origin", "trigger"):
+        with pytest.raises(UnknownDetail):
+            api.advance(reg_id, "begin_review", **{name: 1})
+    with pytest.raises(CommandRefused):
         api.advance(reg_id, "approve")
     assert versions(api, reg_id) == [(1, "DRAFT")]
 
@@ -511,7 +525,7 @@ def test_deny_records_reasons_and_feedback(
     other = api.create_registration(REG_TYPE)["RegistrationId"]
     api.submit_registration_version(other)
     api.advance(other, "begin_review")
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidArgumentType, match="ShortDescription"):
         api.advance(other, "deny", denied_reasons=[{"Reason": "no short description"}])
     assert versions(api, other) == [(1, "REVIEWING")]
 
@@ -558,9 +572,9 @@ def test_calls_count_every_request_including_refused(api: EmulatedRegistrationAp
     reg_id = api.create_registration(REG_TYPE)["RegistrationId"]
     with pytest.raises(ConflictError):
         api.discard_registration_version(reg_id)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ApiValidationError):
         api.describe_registrations_page(max_results=0)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ApiValidationError):
         dispatch(api, "DeleteRegistration", {"RegistrationId": "bad id"})
     assert dict(api.calls) == {
         "CreateRegistration": 1,
@@ -582,9 +596,11 @@ def test_port_methods_refuse_malformed_arguments_before_sending(
         lambda: api.describe_registrations(registration_ids=["bad id"]),
         lambda: api.describe_registrations(page_size=0),
     ]
-    for call in calls:
-        with pytest.raises(ValidationError):
+    for call in calls[:-1]:
+        with pytest.raises(InvalidRegistrationId):
             call()
+    with pytest.raises(ApiValidationError):
+        calls[-1]()
     assert dict(api.calls) == {}
     with pytest.raises(TypeError):
         api.calls["CreateRegistration"] = 0  # type: ignore[index]
@@ -597,6 +613,7 @@ def test_naive_clock_is_refused_and_changes_nothing() -> None:
     assert api.describe_registrations_page()["Registrations"] == []
 
 
+@pytest.mark.slow
 def test_concurrent_requests_are_safe() -> None:
     api = EmulatedRegistrationApi(seed=9)
     created: list[str] = []
@@ -723,7 +740,7 @@ def test_dispatch_runs_operations_by_name(api: EmulatedRegistrationApi) -> None:
 def test_malformed_params_are_validation_errors(
     api: EmulatedRegistrationApi, operation: str, params: Any, field: str
 ) -> None:
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApiValidationError) as err:
         dispatch(api, operation, params)
     assert field in [name for name, _ in err.value.fields]
     assert err.value.reason in {"INVALID_PARAMETER", "MISSING_PARAMETER"}
@@ -779,12 +796,12 @@ def test_error_response_bodies() -> None:
             "ResourceId": "r",
         },
     )
-    invalid = ValidationError("bad", reason="INVALID_NEXT_TOKEN", fields=[("NextToken", "bad")])
+    invalid = ApiValidationError("bad", reason="INVALID_NEXT_TOKEN", fields=[("NextToken", "bad")])
     assert error_response(invalid)[1]["Fields"] == [{"Name": "NextToken", "Message": "bad"}]
     missing = NotFoundError("gone", resource_id="r")
     assert error_response(missing)[1]["ResourceType"] == "registration"
     assert error_response(ThrottledError("slow"))[0] == 400
-    assert error_response(InternalError("boom")) == (
+    assert error_response(InternalServerError("boom")) == (
         500,
         {"__type": "InternalServerException", "message": "boom"},
     )
@@ -794,7 +811,7 @@ def test_error_response_bodies() -> None:
     )
     assert error_response(InvalidArgument("x"))[1]["__type"] == "ValidationException"
     assert error_response(UnknownOperationError("x"))[:1] == (400,)
-    assert error_response(SerializationError("x"))[1]["__type"] == "SerializationException"
+    assert error_response(RequestSerializationError("x"))[1]["__type"] == "SerializationException"
 
 
 def test_json_codec() -> None:
@@ -802,7 +819,7 @@ def test_json_codec() -> None:
     assert decode_json(encode_json({"T": at})) == {"T": at.timestamp()}
     assert decode_json(b"") == {}
     for bad in [b"[1]", b"{", b"\xff", b'{"a": NaN}', b'{"a": 1e999}', b"[" * 100_000]:
-        with pytest.raises(SerializationError):
+        with pytest.raises(RequestSerializationError):
             decode_json(bad)
 
 
@@ -813,11 +830,12 @@ def test_control_advance_and_calls(api: EmulatedRegistrationApi) -> None:
     assert [(e["trigger"], e["dest"]) for e in out["Events"]] == [("begin_review", "REVIEWING")]
     assert dispatch_control(api, "Calls", {})["Calls"]["SubmitRegistrationVersion"] == 1
     details = {"trigger": "approve"}
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(UnknownDetail):
         dispatch_control(
             api, "Advance", {"RegistrationId": reg_id, "Trigger": "deny", "Details": details}
         )
-    with pytest.raises(ValidationError):
+    assert error_response(UnknownDetail("deny", "trigger", ()))[:1] == (400,)
+    with pytest.raises(ApiValidationError):
         dispatch_control(api, "Advance", {"RegistrationId": reg_id, "Trigger": 3})
     with pytest.raises(UnknownOperationError):
         dispatch_control(api, "Reset", {})

@@ -8,40 +8,26 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-import boto3
-import botocore.config
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
+from helpers import REG_TYPE, TickingClock
 from mypy_boto3_pinpoint_sms_voice_v2 import PinpointSMSVoiceV2Client
-from support import REG_TYPE, TickingClock
 
 from registration_fsm.emulator import EmulatedRegistrationApi, Faults, serve
+from registration_fsm.emulator import http as emulator_http
 from registration_fsm.errors import InvalidArgument
 
 JSON_TYPE = "application/x-amz-json-1.0"
-
-
-def client(url: str, attempts: int = 2) -> PinpointSMSVoiceV2Client:
-    return boto3.client(
-        "pinpoint-sms-voice-v2",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=botocore.config.Config(
-            retries={"mode": "standard", "total_max_attempts": attempts},
-            connect_timeout=5,
-            read_timeout=10,
-        ),
-    )
+#: Seconds a child process or a raw socket may take; only a hang reaches it.
+PATIENCE = 120.0
 
 
 @pytest.fixture
@@ -50,14 +36,35 @@ def api(clock: TickingClock) -> EmulatedRegistrationApi:
 
 
 @pytest.fixture
-def url(api: EmulatedRegistrationApi) -> Iterator[str]:
-    with serve(api) as endpoint:
+def faults(request: pytest.FixtureRequest) -> Faults | None:
+    """None; a test serves with faults by parametrizing this fixture (indirectly) with
+    the ``Faults`` settings, so each run gets fresh counters."""
+    settings: dict[str, Any] | None = getattr(request, "param", None)
+    return None if settings is None else Faults(**settings)
+
+
+@pytest.fixture
+def registration_emulator(api: EmulatedRegistrationApi) -> EmulatedRegistrationApi:
+    """The plugin's fixtures serve this module's emulator..."""
+    return api
+
+
+@pytest.fixture
+def registration_emulator_url(api: EmulatedRegistrationApi, faults: Faults | None) -> Iterator[str]:
+    """...with the test's ``faults``."""
+    with serve(api, faults=faults) as endpoint:
         yield endpoint
 
 
 @pytest.fixture
-def sms(url: str) -> PinpointSMSVoiceV2Client:
-    return client(url)
+def url(registration_emulator_url: str) -> str:
+    return registration_emulator_url
+
+
+@pytest.fixture
+def sms(registration_boto3_client: PinpointSMSVoiceV2Client) -> PinpointSMSVoiceV2Client:
+    """The plugin's boto3 client: standard retry mode, two attempts."""
+    return registration_boto3_client
 
 
 def post(
@@ -66,7 +73,7 @@ def post(
     """A raw POST; returns (status, headers, decoded JSON body)."""
     request = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=PATIENCE) as response:
             return response.status, dict(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as err:
         with err:
@@ -266,7 +273,7 @@ def test_garbage_on_the_socket_does_not_stop_the_server(
 ) -> None:
     host, port = url.removeprefix("http://").split(":")
     for junk in [b"\x00\x01\x02 nonsense\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b""]:
-        with socket.create_connection((host, int(port)), timeout=5) as raw:
+        with socket.create_connection((host, int(port)), timeout=PATIENCE) as raw:
             raw.sendall(junk)
             raw.shutdown(socket.SHUT_WR)
             raw.recv(4096)
@@ -284,7 +291,7 @@ def test_server_releases_its_port_on_exit() -> None:
     host, port = url.removeprefix("http://").split(":")
     with (
         pytest.raises(ConnectionRefusedError),
-        socket.create_connection((host, int(port)), timeout=2),
+        socket.create_connection((host, int(port)), timeout=PATIENCE),
     ):
         pass
 
@@ -292,52 +299,62 @@ def test_server_releases_its_port_on_exit() -> None:
 # -- faults ----------------------------------------------------------------------------
 
 
-def test_throttling_is_retried_then_surfaces(api: EmulatedRegistrationApi) -> None:
-    faults = Faults(seed=0, throttle_rate=1.0)
-    with serve(api, faults=faults) as url, pytest.raises(ClientError) as err:
-        client(url).describe_registrations()
+@pytest.mark.parametrize("faults", [{"seed": 0, "throttle_rate": 1.0}], indirect=True)
+def test_throttling_is_retried_then_surfaces(
+    api: EmulatedRegistrationApi, sms: PinpointSMSVoiceV2Client, faults: Faults
+) -> None:
+    with pytest.raises(ClientError) as err:
+        sms.describe_registrations()
     assert error_of(err)[0] == "ThrottlingException"
     assert err.value.response["ResponseMetadata"]["RetryAttempts"] == 1
     assert faults.injected["throttle"] == 2
     assert dict(api.calls) == {}
 
 
-def test_server_errors_are_retried_then_surface(api: EmulatedRegistrationApi) -> None:
-    faults = Faults(seed=0, error_rate=1.0)
-    with serve(api, faults=faults) as url, pytest.raises(ClientError) as err:
-        client(url).create_registration(RegistrationType=REG_TYPE)
+@pytest.mark.parametrize("faults", [{"seed": 0, "error_rate": 1.0}], indirect=True)
+def test_server_errors_are_retried_then_surface(
+    api: EmulatedRegistrationApi, sms: PinpointSMSVoiceV2Client, faults: Faults
+) -> None:
+    with pytest.raises(ClientError) as err:
+        sms.create_registration(RegistrationType=REG_TYPE)
     assert error_of(err)[0] == "InternalServerException"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert faults.injected["error"] == 2
     assert api.describe_registrations_page()["Registrations"] == []
 
 
-def _seed_where(first: str | None, second: str | None, **rates: float) -> int:
+def one_fault_then_none(fault: str) -> dict[str, Any]:
+    """Settings of Faults whose first request gets ``fault`` and whose second gets none."""
+    rates = {f"{fault}_rate": 0.5}
     for seed in range(1000):
         probe = Faults(seed=seed, **rates)
-        if (probe.decide().action, probe.decide().action) == (first, second):
-            return seed
+        if (probe.decide().action, probe.decide().action) == (fault, None):
+            return {"seed": seed, **rates}
     raise AssertionError("no such seed")
 
 
-@pytest.mark.parametrize("fault", ["throttle", "error", "drop"])
+@pytest.mark.parametrize(
+    ("fault", "faults"),
+    [(fault, one_fault_then_none(fault)) for fault in ("throttle", "error", "drop")],
+    ids=["throttle", "error", "drop"],
+    indirect=["faults"],
+)
 def test_one_fault_then_success_is_invisible_to_the_caller(
-    api: EmulatedRegistrationApi, fault: str
+    api: EmulatedRegistrationApi, sms: PinpointSMSVoiceV2Client, fault: str, faults: Faults
 ) -> None:
-    rates = {f"{fault}_rate": 0.5}
-    faults = Faults(seed=_seed_where(fault, None, **rates), **rates)
-    with serve(api, faults=faults) as url:
-        result = client(url).create_registration(RegistrationType=REG_TYPE)
+    result = sms.create_registration(RegistrationType=REG_TYPE)
     assert result["ResponseMetadata"]["RetryAttempts"] == 1
     assert faults.injected[fault] == 1
     assert api.calls["CreateRegistration"] == 1
     assert len(api.describe_registrations_page()["Registrations"]) == 1
 
 
-def test_dropped_connections_raise_connection_errors(api: EmulatedRegistrationApi) -> None:
-    faults = Faults(seed=0, drop_rate=1.0)
-    with serve(api, faults=faults) as url, pytest.raises(ConnectionClosedError):
-        client(url).describe_registrations()
+@pytest.mark.parametrize("faults", [{"seed": 0, "drop_rate": 1.0}], indirect=True)
+def test_dropped_connections_raise_connection_errors(
+    api: EmulatedRegistrationApi, sms: PinpointSMSVoiceV2Client, faults: Faults
+) -> None:
+    with pytest.raises(ConnectionClosedError):
+        sms.describe_registrations()
     assert faults.injected["drop"] == 2
     assert dict(api.calls) == {}
 
@@ -356,12 +373,22 @@ def test_faults_are_seeded_and_spare_control_requests(api: EmulatedRegistrationA
         assert advance(url, reg_id, "begin_review")["Events"][0]["dest"] == "REVIEWING"
 
 
-def test_latency_is_added_before_the_operation(api: EmulatedRegistrationApi) -> None:
-    faults = Faults(latency=0.2)
-    with serve(api, faults=faults) as url:
-        started = time.monotonic()
-        client(url).describe_registrations()
-        assert time.monotonic() - started >= 0.2
+@pytest.mark.parametrize("faults", [{"latency": 0.2}], indirect=True)
+def test_latency_is_added_before_the_operation(
+    api: EmulatedRegistrationApi,
+    sms: PinpointSMSVoiceV2Client,
+    faults: Faults,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    delays: list[tuple[float, dict[str, int]]] = []  # (delay, the requests run by then)
+
+    def sleep(seconds: float) -> None:
+        delays.append((seconds, dict(api.calls)))
+
+    monkeypatch.setattr(emulator_http, "time", SimpleNamespace(sleep=sleep))
+    sms.describe_registrations()
+    assert delays == [(0.2, {})]  # slept the latency, before the operation ran
+    assert dict(api.calls) == {"DescribeRegistrations": 1}
     assert faults.injected["latency"] == 1
 
 
@@ -394,7 +421,7 @@ def test_run_forever_prints_its_url_and_stops_on_interrupt() -> None:
         assert url.startswith("http://127.0.0.1:")
         assert post(url, b"{}", target("DescribeRegistrations"))[0] == 200
         proc.send_signal(2)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=PATIENCE) == 0
     finally:
         proc.kill()
         proc.communicate()
@@ -415,7 +442,7 @@ def test_the_emulator_runs_without_boto3() -> None:
             print(json.loads(urllib.request.urlopen(req).read())["RegistrationStatus"])
     """
     proc = _python(code, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=PATIENCE)
     assert proc.returncode == 0, err
     assert out.strip() == "CREATED"
 
@@ -424,5 +451,6 @@ def test_the_docs_example_runs() -> None:
     text = (Path(__file__).parent.parent / "docs" / "emulator.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
     assert blocks
+    namespace: dict[str, Any] = {}  # one reader, top to bottom: later blocks use earlier names
     for block in blocks:
-        exec(compile(block, "docs/emulator.md", "exec"), {})
+        exec(compile(block, "docs/emulator.md", "exec"), namespace)

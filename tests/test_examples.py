@@ -7,6 +7,7 @@ directory, and its output is checked. A new example without a test here fails
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -25,6 +26,17 @@ TESTED = {
     "property_based_workflow.py",
     "sync_with_emulator.py",
 }
+#: What an example may import from the library: the one public surface, and the
+#: subpackages documented for their own jobs (diagrams, the testing kit, the errors).
+PUBLIC = {
+    "registration_fsm",
+    "registration_fsm.diagrams",
+    "registration_fsm.errors",
+    "registration_fsm.testing",
+    "registration_fsm.testing.strategies",
+}
+#: Seconds an example may take before the test calls it hung (a guard, not a measure).
+HANG = 600
 GENERATED = re.compile(
     r"<!-- generated: lifecycle-mermaid -->\n```mermaid\n(?P<body>.*?)```\n<!-- end generated -->",
     re.S,
@@ -32,7 +44,7 @@ GENERATED = re.compile(
 
 
 def run(
-    script: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+    script: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = HANG
 ) -> subprocess.CompletedProcess[str]:
     """Run ``examples/<script>`` with the venv's python; fail with its output if it fails."""
     done = subprocess.run(
@@ -60,6 +72,18 @@ def test_examples_are_short_and_say_how_to_run_them(script: str) -> None:
     assert text.startswith('"""'), f"{script} needs a module docstring"
     assert f"python examples/{script}" in text, f"{script}'s docstring should say how to run it"
     assert len(text.splitlines()) <= 90, f"{script} is {len(text.splitlines())} lines long"
+
+
+@pytest.mark.parametrize("script", sorted(TESTED))
+def test_examples_use_the_public_surface(script: str) -> None:
+    tree = ast.parse((EXAMPLES / script).read_text())
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+         for alias in node.names}  # fmt: skip
+    ours = {name for name in imported if name.split(".")[0] == "registration_fsm"}
+    assert ours, f"{script} does not use the library"
+    assert ours <= PUBLIC, f"{script} imports internals: {sorted(ours - PUBLIC)}"
 
 
 def test_compliance_guard(tmp_path: Path) -> None:
@@ -91,7 +115,7 @@ def test_property_based_workflow_under_pytest(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          str(EXAMPLES / "property_based_workflow.py")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+        cwd=tmp_path, capture_output=True, text=True, timeout=HANG, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^2 passed", done.stdout, re.M), done.stdout
@@ -141,7 +165,7 @@ def test_generate_diagram_rejects_unknown_arguments(tmp_path: Path) -> None:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG,
         check=False,
     )
     assert done.returncode == 2

@@ -8,8 +8,16 @@ from typing import Any
 import pytest
 
 from registration_fsm import RegistrationStatus, VersionStatus
-from registration_fsm.adapters.emulator import EmulatedRegistrationApi
-from registration_fsm.errors import InvalidArgument, InvalidEvent, WaitTimeout
+from registration_fsm.emulator import EmulatedRegistrationApi
+from registration_fsm.errors import (
+    InvalidArgument,
+    InvalidArgumentType,
+    InvalidEvent,
+    InvalidRegistrationId,
+    NotFoundError,
+    StatusUnreachable,
+    WaitTimeout,
+)
 from registration_fsm.sync import Synchronizer
 
 TYPE = "US_TEN_DLC_BRAND_REGISTRATION"
@@ -68,26 +76,118 @@ def test_wait_for_with_real_sleep_and_a_background_approval(
     api.advance(rid, "begin_review")
     timer = threading.Timer(0.05, lambda: api.advance(rid, "deny"))
     timer.start()
-    reg = syncer.wait_for(rid, {"DENIED", RegistrationStatus.COMPLETE}, timeout=5, poll=0.01)
+    # The default clock and sleep; the timeout only bounds a hang (it returns at the deny).
+    reg = syncer.wait_for(rid, {"DENIED", RegistrationStatus.COMPLETE}, timeout=120, poll=0.01)
     timer.join()
     assert reg.current_version.status == VersionStatus.DENIED
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "error", "match"),
     [
-        ({"statuses": "APPROVED"}, "non-empty collection"),
-        ({"statuses": {"NOPE"}}, "not a registration or version status"),
-        ({"statuses": {"APPROVED"}, "timeout": 0}, "timeout"),
-        ({"statuses": {"APPROVED"}, "jitter": 2}, "jitter"),
+        ({"statuses": "APPROVED"}, InvalidArgumentType, "collection of statuses"),
+        ({"statuses": set()}, InvalidArgument, "at least one status"),
+        ({"statuses": {"NOPE"}}, InvalidArgument, "not a registration or version status"),
+        ({"statuses": {"APPROVED"}, "timeout": 0}, InvalidArgument, "timeout"),
+        ({"statuses": {"APPROVED"}, "timeout": "5"}, InvalidArgumentType, "timeout"),
+        ({"statuses": {"APPROVED"}, "jitter": 2}, InvalidArgument, "jitter"),
+        ({"statuses": {"APPROVED"}, "backoff": 0.5}, InvalidArgument, "backoff"),
     ],
 )
-def test_wait_for_refuses_bad_arguments(
-    kwargs: dict[str, Any], match: str, world: tuple[EmulatedRegistrationApi, Synchronizer, str]
+def test_wait_for_refuses_bad_arguments_before_any_request(
+    kwargs: dict[str, Any],
+    error: type[Exception],
+    match: str,
+    world: tuple[EmulatedRegistrationApi, Synchronizer, str],
 ) -> None:
-    _api, syncer, rid = world
-    with pytest.raises(InvalidArgument, match=match):
+    api, syncer, rid = world
+    before = dict(api.calls)
+    with pytest.raises(error, match=match):
         syncer.wait_for(rid, **kwargs)
+    assert dict(api.calls) == before
+
+
+class FakeTime:
+    """``wait_for``'s clock and sleep: sleeping moves the clock, nothing really waits
+    (a wait_for that went on polling would end in WaitTimeout, never hang)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_wait_for_an_id_the_api_does_not_know_fails_at_once(
+    world: tuple[EmulatedRegistrationApi, Synchronizer, str],
+) -> None:
+    _api, syncer, _rid = world
+    unknown = "registration-" + "f" * 32
+    time = FakeTime()
+
+    with pytest.raises(NotFoundError) as err:
+        syncer.wait_for(unknown, {VersionStatus.APPROVED}, clock=time.clock, sleep=time.sleep)
+
+    assert time.slept == [], "not one poll more: the id will not appear"
+    assert err.value.resource_id == unknown
+    assert syncer.store.get(unknown) is None
+    with pytest.raises(InvalidRegistrationId):
+        syncer.wait_for("not an id", {VersionStatus.APPROVED}, clock=time.clock, sleep=time.sleep)
+
+
+@pytest.mark.parametrize(
+    ("steps", "wanted", "now"),
+    [
+        (["discard"], {VersionStatus.APPROVED}, "v1 DISCARDED"),
+        (["begin_review", "deny"], {RegistrationStatus.COMPLETE}, "v1 DENIED"),
+        (["begin_review", "approve", "revoke"], {"REVIEWING"}, "v1 REVOKED"),
+    ],
+)
+def test_wait_for_a_status_that_can_no_longer_come_fails_at_once(
+    world: tuple[EmulatedRegistrationApi, Synchronizer, str],
+    steps: list[str],
+    wanted: set[RegistrationStatus | VersionStatus | str],
+    now: str,
+) -> None:
+    api, syncer, rid = world  # v1 SUBMITTED
+    for step in steps:  # another client, or AWS: the local copy has not seen it
+        if step == "discard":
+            api.discard_registration_version(rid)
+        else:
+            api.advance(rid, step)
+    time = FakeTime()
+
+    with pytest.raises(StatusUnreachable) as err:
+        syncer.wait_for(rid, wanted, clock=time.clock, sleep=time.sleep)
+
+    assert time.slept == [], "no poll can help: a closed version never moves on"
+    assert err.value.registration_id == rid
+    assert err.value.wanted == tuple(sorted(str(s) for s in wanted))
+    assert now in err.value.now
+    assert syncer.get(rid).current_version.status == VersionStatus(now.split()[1])  # synced
+
+
+def test_wait_for_stops_as_soon_as_a_poll_shows_the_status_unreachable(
+    world: tuple[EmulatedRegistrationApi, Synchronizer, str],
+) -> None:
+    api, syncer, rid = world
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # AWS denies during the first pause
+        slept.append(seconds)
+        now[0] += seconds
+        api.advance(rid, "begin_review")
+        api.advance(rid, "deny")
+
+    with pytest.raises(StatusUnreachable, match="APPROVED"):
+        syncer.wait_for(rid, {"APPROVED"}, poll=5, clock=lambda: now[0], sleep=sleep)
+    assert len(slept) == 1
 
 
 def _event(rid: str, **overrides: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@
   hostile arguments, files and ids; it exits 0, 1 or 2 with a one-line error,
   never a traceback.
 
+The fuzzers are marked ``slow`` (CI runs them; ``-m "not slow"`` skips them).
+
 The bugs these tests found are fixed; the "regressions" section keeps a test for
 each (out-of-range timestamps, unreadable highlight files, unwritable outputs, a
 malformed endpoint URL, a NaN timeout, line breaks echoed in errors).
@@ -39,23 +41,28 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers import TickingClock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import TickingClock
 
-from registration_fsm import Registration, RegistrationError, RegistrationVersion
-from registration_fsm.adapters.emulator import MAX_BODY_BYTES, OPERATIONS, EmulatedRegistrationApi
-from registration_fsm.adapters.emulator.validation import advance_triggers
+from registration_fsm import (
+    LIFECYCLE,
+    EmulatedRegistrationApi,
+    Registration,
+    RegistrationError,
+    RegistrationVersion,
+    SQLiteStore,
+    Synchronizer,
+    serve,
+)
 from registration_fsm.audit import export_jsonl
 from registration_fsm.cli import main
-from registration_fsm.domain.history import HISTORY_FIELDS
-from registration_fsm.emulator import serve
-from registration_fsm.store import SQLiteStore
-from registration_fsm.sync import Synchronizer
+from registration_fsm.domain.history import STATUS_OF_STAMP
+from registration_fsm.emulator import MAX_BODY_BYTES, OPERATIONS
 from registration_fsm.testing import strategies as rs
 
 REG_TYPE = "US_TEN_DLC_BRAND_REGISTRATION"
-TIMEOUT = 30.0  # seconds a request may take; only a hung server reaches it
+TIMEOUT = 120.0  # seconds a request may take; only a hung server reaches it
 #: Each fuzzer draws the same examples every run (not flaky); RFSM_FUZZ_RANDOM=1 draws new
 #: ones, and RFSM_FUZZ_SCALE multiplies the example counts (for a longer hunt).
 RANDOM = os.environ.get("RFSM_FUZZ_RANDOM") == "1"
@@ -118,7 +125,7 @@ INFO_KEYS = [
     "AdditionalAttributes",
     "CreatedTimestamp",
 ]
-STAMPS = [api for api, _attr in HISTORY_FIELDS]
+STAMPS = list(STATUS_OF_STAMP)
 
 
 @st.composite
@@ -160,6 +167,7 @@ def usable(value: RegistrationVersion | Registration) -> None:
 # -- from_api ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @fuzz(400)
 @given(
     st.one_of(
@@ -196,6 +204,7 @@ def registration_inputs(draw: st.DrawFn) -> tuple[Any, Any]:
     return info, versions
 
 
+@pytest.mark.slow
 @fuzz(300)
 @given(registration_inputs() | st.tuples(api_values, api_values))
 def test_registration_from_api_raises_only_typed_errors(case: tuple[Any, Any]) -> None:
@@ -442,7 +451,7 @@ def members(front: Front) -> dict[str, st.SearchStrategy[Any]]:
         "VersionNumbers": st.lists(st.integers(-1, 100_001) | json_values, max_size=7)
         | json_values,
         "AwsReview": st.booleans() | json_values,
-        "Trigger": st.sampled_from([*advance_triggers(), "submit", "nope"]) | json_values,
+        "Trigger": st.sampled_from([*LIFECYCLE.aws_triggers, "submit", "nope"]) | json_values,
         "Details": st.dictionaries(
             st.sampled_from(["denied_reasons", "feedback", "clock", "version"]), json_values
         )
@@ -499,7 +508,7 @@ def valid_requests(draw: st.DrawFn, front: Front) -> tuple[str, bytes]:
         )
     )
     if op.endswith("Advance"):
-        params["Trigger"] = draw(st.sampled_from(advance_triggers()))
+        params["Trigger"] = draw(st.sampled_from(LIFECYCLE.aws_triggers))
     return op, json.dumps(params).encode()
 
 
@@ -510,6 +519,7 @@ def http_figures() -> Iterator[dict[str, int]]:
     print(f"HTTP fuzz: {figures}")
 
 
+@pytest.mark.slow
 @fuzz(250)
 @given(data=st.data())
 def test_http_front_answers_every_request_and_refusals_change_nothing(
@@ -529,6 +539,7 @@ def test_http_front_answers_every_request_and_refusals_change_nothing(
         http_figures["succeeded"] += 1
 
 
+@pytest.mark.slow
 @fuzz(150)
 @given(
     st.one_of(
@@ -651,6 +662,7 @@ def tampered(draw: st.DrawFn, token: str) -> str:
     return draw(st.text(max_size=1100))
 
 
+@pytest.mark.slow
 @fuzz(200)
 @given(data=st.data())
 def test_tampered_next_tokens_are_refused_or_mean_exactly_the_genuine_one(
@@ -818,7 +830,9 @@ def check_exit(code: int, out: str, err: str) -> None:
 COMMAND_WORDS = [
     "show", "sync", "discard", "wait", "audit", "verify", "export", "diagram", "--help",
     "--version", "--store", "--json", "--events", "--full", "--id", "--output", "--format",
-    "--highlight", "-o", "--", "-", "--registration-id", "--reason",
+    "--highlight", "-o", "--", "-", "--registration-id", "--reason", "create", "submit",
+    "create-version", "delete", "--actor", "--meta", "k=v", "=", "--read-timeout",
+    "--connect-timeout", "0", "nan",
 ]  # fmt: skip
 
 
@@ -847,7 +861,7 @@ def offline_argv(draw: st.DrawFn, workspace: Workspace) -> list[str]:
             draw(st.sampled_from([workspace.paths["input"], workspace.paths["store"], "-"])),
             "--format",
             fmt,
-            *draw(st.lists(st.sampled_from(["--show-guards", "--show-cause"]), max_size=2)),
+            *draw(st.lists(st.sampled_from(["--show-guards", "--show-initiator"]), max_size=2)),
         ]
     return draw(st.lists(st.sampled_from(COMMAND_WORDS) | line_text, max_size=6))
 
@@ -877,6 +891,7 @@ def cli_figures() -> Iterator[dict[str, int]]:
     print(f"CLI fuzz (offline commands): {figures}")
 
 
+@pytest.mark.slow
 @fuzz(200)
 @given(data=st.data())
 def test_cli_offline_commands_never_trace_back(
@@ -891,24 +906,34 @@ def test_cli_offline_commands_never_trace_back(
     cli_figures[f"exit {code}"] += 1
 
 
+@pytest.mark.slow
 @fuzz(25)
 @given(data=st.data())
 def test_cli_api_commands_never_trace_back(workspace: Workspace, data: st.DataObject) -> None:
     ids = st.sampled_from(workspace.ids) | rs.registration_ids() | line_text
     store = st.sampled_from([workspace.paths["store"], workspace.paths["garbage"],
                              workspace.paths["in a missing dir"]])  # fmt: skip
-    kind = data.draw(st.integers(0, 2), label="command")
+    kind = data.draw(st.integers(0, 3), label="command")
+    who = ["--actor", data.draw(line_text), "--reason", data.draw(line_text)]
+    for meta in data.draw(st.lists(line_text | st.just("ticket=CMP-1"), max_size=2)):
+        who += ["--meta", meta]
     if kind == 0:
         argv = ["sync", "--store", data.draw(store)]
         for one in data.draw(st.lists(ids, max_size=3)):
             argv += ["--id", one]
         argv += data.draw(st.lists(st.sampled_from(["--full", "--json"]), max_size=2, unique=True))
     elif kind == 1:
-        argv = ["discard", "--store", data.draw(store), "--registration-id", data.draw(ids),
-                "--reason", data.draw(line_text), "--actor", data.draw(line_text)]  # fmt: skip
+        argv = ["discard", "--store", data.draw(store), "--registration-id", data.draw(ids), *who]
         argv += data.draw(
             st.lists(st.sampled_from(["--allow-draft", "--json"]), max_size=2, unique=True)
         )
+    elif kind == 2:
+        command = data.draw(st.sampled_from(["create", "submit", "create-version", "delete"]))
+        target = [data.draw(line_text | st.just(REG_TYPE))] if command == "create" else [
+            "--registration-id", data.draw(ids)
+        ]  # fmt: skip
+        argv = [command, "--store", data.draw(store), *target, *who]
+        argv += data.draw(st.lists(st.sampled_from(["--json", "--aws-review"]), max_size=1))
     else:
         argv = ["wait", "--store", data.draw(store), "--registration-id", data.draw(ids),
                 "--status", data.draw(st.sampled_from(["COMPLETE", "DRAFT", "bogus"]) | line_text),
@@ -927,9 +952,12 @@ def test_cli_api_commands_never_trace_back(workspace: Workspace, data: st.DataOb
         ["audit", "verify", "export.jsonl", "--json"],
         ["sync", "--store", "store.db", "--id", "bad id!"],
         ["discard", "--store", "store.db", "--registration-id", "registration-x", "--reason", ""],
+        ["delete", "--store", "store.db", "--registration-id", "registration-x"],
+        ["create", "--store", "store.db", "--meta", "no-equals-sign", REG_TYPE],
+        ["submit", "--store", "store.db", "--registration-id", "x", "--read-timeout", "0"],
         ["nope"],
     ],
-    ids=lambda argv: " ".join(argv[:2]),
+    ids=lambda argv: " ".join(argv[:2]) + (f" {argv[-2]}" if argv[0] != "nope" else ""),
 )
 def test_cli_in_a_real_process_exits_cleanly(workspace: Workspace, argv: list[str]) -> None:
     env = {**os.environ, **{k: v for k, v in workspace.env.items() if v is not None}}

@@ -6,26 +6,42 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 from hypothesis import given
 from hypothesis import strategies as st
-from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
 from registration_fsm import (
+    LIFECYCLE,
     ClockError,
-    DiscardPolicy,
+    CommandRefused,
     InvalidApiData,
+    LifecyclePolicy,
     Registration,
     RegistrationError,
     RegistrationVersion,
+    TransitionEvent,
 )
-from registration_fsm.domain.lifecycle import RULES
 
+ALLOW_DRAFT = LifecyclePolicy.allow_draft_discard()
 COMMANDS = st.one_of(
-    st.tuples(st.sampled_from(RULES.triggers), st.booleans()),
+    st.tuples(st.sampled_from(LIFECYCLE.moving_triggers), st.booleans()),
     st.tuples(st.just("create_version"), st.booleans()),
     st.tuples(st.just("discard_draft_ok"), st.booleans()),
     st.tuples(st.just("backwards"), st.booleans()),
+    st.tuples(st.just("delete"), st.booleans()),
 )
+
+
+def _ask(reg: Registration, command: tuple[str, bool]) -> bool:
+    """Whether ``refusals`` allows the command (what the command itself must agree with)."""
+    name, flag = command
+    if name == "create_version":
+        return not reg.refusals("create")
+    if name == "discard_draft_ok":
+        return not reg.refusals("discard", policy=ALLOW_DRAFT)
+    if name in ("backwards", "submit"):
+        return not reg.refusals("submit", aws_review=flag and name == "submit")
+    return not reg.refusals(name)
 
 
 def _run(reg: Registration, command: tuple[str, bool], clock: TickingClock) -> None:
@@ -33,11 +49,13 @@ def _run(reg: Registration, command: tuple[str, bool], clock: TickingClock) -> N
     if name == "create_version":
         reg.create_version(clock=clock)
     elif name == "discard_draft_ok":
-        reg.discard(clock=clock, policy=DiscardPolicy.allow_draft())
+        reg.discard(clock=clock, policy=ALLOW_DRAFT)
     elif name == "backwards":
-        reg.fire("submit", clock=lambda: datetime(2000, 1, 1, tzinfo=UTC))
+        reg.submit(clock=lambda: datetime(2000, 1, 1, tzinfo=UTC))
+    elif name == "submit":
+        reg.submit(clock=clock, aws_review=flag)
     else:
-        reg.fire(name, clock=clock, aws_review=flag)
+        reg.fire(name, clock=clock)
 
 
 @given(st.lists(COMMANDS, max_size=40))
@@ -46,14 +64,25 @@ def test_any_sequence_keeps_invariants_and_refusals_change_nothing(
 ) -> None:
     clock = TickingClock()
     reg = Registration.new(REG_ID, REG_ARN, REG_TYPE, clock=clock)
+    delivered: list[TransitionEvent] = []
+    reg.subscribe(delivered.append)
     for command in commands:
         before = (reg.to_api(), reg.versions_to_api())
+        allowed = _ask(reg, command)
+        seen = len(delivered)
         try:
             _run(reg, command, clock)
         except RegistrationError as err:
             assert (reg.to_api(), reg.versions_to_api()) == before, f"{command} -> {err!r}"
-            if command[0] == "backwards":
-                assert isinstance(err, ClockError) or reg.current_version.status != "DRAFT"
+            assert len(delivered) == seen, "a refused command delivered an event"
+            if isinstance(err, CommandRefused):
+                assert not allowed, f"refusals() allowed {command}, the command refused: {err}"
+            else:
+                assert isinstance(err, ClockError), err
+                assert command[0] == "backwards"
+        else:
+            assert allowed, f"refusals() refused {command}, the command ran"
+            assert len(delivered) > seen, "a command that ran delivered no event"
         assert reg.invariant_violations() == []
         for version in reg.versions.values():
             assert version.anomalies == ()

@@ -6,16 +6,17 @@ import logging
 from datetime import timedelta
 
 import pytest
-from support import REG_ARN, REG_ID, REG_TYPE, TickingClock
+from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
 from registration_fsm import (
-    ConflictError,
+    ApiError,
+    CommandRefused,
     InvalidArgument,
+    InvalidArgumentType,
     Registration,
     RegistrationStatus,
     SubscriberError,
     TransitionEvent,
-    TransitionNotAllowed,
     VersionStatus,
 )
 
@@ -26,10 +27,14 @@ def _registration(clock: TickingClock) -> Registration:
     return Registration.new(REG_ID, REG_ARN, REG_TYPE, clock=clock)
 
 
+def _snapshot(reg: Registration) -> tuple[object, ...]:
+    return (reg.to_api(), reg.versions_to_api())
+
+
 def _approve_current(reg: Registration, clock: TickingClock) -> None:
-    reg.fire("submit", clock=clock)
-    reg.fire("begin_review", clock=clock)
-    reg.fire("approve", clock=clock)
+    reg.submit(clock=clock)
+    reg.begin_review(clock=clock)
+    reg.approve(clock=clock)
 
 
 def test_new_registration(clock: TickingClock) -> None:
@@ -52,15 +57,18 @@ def test_new_validates_its_arguments(clock: TickingClock) -> None:
 
 def test_create_version_needs_a_closed_current_version(clock: TickingClock) -> None:
     reg = _registration(clock)
-    before = (reg.to_api(), reg.versions_to_api())
-    with pytest.raises(ConflictError) as err:
+    before = _snapshot(reg)
+    with pytest.raises(CommandRefused) as err:
         reg.create_version(clock=clock)
+    assert not isinstance(err.value, ApiError), "a local refusal is not an answer of the API"
     assert err.value.reason == "CREATE_REGISTRATION_VERSION_NOT_ALLOWED"
     assert err.value.resource_id == REG_ID
-    assert (reg.to_api(), reg.versions_to_api()) == before
-    reg.fire("submit", clock=clock)
-    reg.fire("begin_review", clock=clock)
-    reg.fire("deny", clock=clock)
+    assert [r.name for r in err.value.refusals] == ["lifecycle"]
+    assert "a new version needs a closed current version" in str(err.value)
+    assert _snapshot(reg) == before
+    reg.submit(clock=clock)
+    reg.begin_review(clock=clock)
+    reg.deny(clock=clock)
     event = reg.create_version(clock=clock, actor="bob")
     assert reg.current_version_number == 2
     assert reg.current_version.status == V.DRAFT
@@ -70,16 +78,18 @@ def test_create_version_needs_a_closed_current_version(clock: TickingClock) -> N
         V.DRAFT,
         "bob",
     )
+    assert event.version_number == 2
     assert reg.latest_denied_version_number == 1
 
 
 def test_submit_only_on_a_current_draft(clock: TickingClock) -> None:
     reg = _registration(clock)
-    reg.fire("submit", clock=clock)
-    with pytest.raises(TransitionNotAllowed) as err:
-        reg.fire("submit", clock=clock)
+    reg.submit(clock=clock)
+    with pytest.raises(CommandRefused) as err:
+        reg.submit(clock=clock)
     assert err.value.reason == "SUBMIT_REGISTRATION_VERSION_NOT_ALLOWED"
-    assert err.value.status == "SUBMITTED"
+    assert [r.name for r in err.value.refusals] == ["lifecycle"]
+    assert "v1 is SUBMITTED" in err.value.refusals[0].message
 
 
 def test_approving_a_newer_version_archives_the_older(clock: TickingClock) -> None:
@@ -95,6 +105,7 @@ def test_approving_a_newer_version_archives_the_older(clock: TickingClock) -> No
     assert reg.versions[1].history.archived == reg.versions[2].history.approved
     assert reg.approved_version_number == 2
     assert [(e.version_number, e.trigger) for e in events[-2:]] == [(2, "approve"), (1, "archive")]
+    assert events[-1].reason == "version 2 was approved"
     assert reg.invariant_violations() == []
 
 
@@ -102,7 +113,7 @@ def test_revoke_concerns_the_approved_version(clock: TickingClock) -> None:
     reg = _registration(clock)
     _approve_current(reg, clock)
     reg.create_version(clock=clock)
-    event = reg.fire("revoke", clock=clock)
+    event = reg.revoke(clock=clock)
     assert event.version_number == 1
     assert reg.versions[1].status == V.REVOKED
     assert reg.status == R.REQUIRES_UPDATES
@@ -111,11 +122,11 @@ def test_revoke_concerns_the_approved_version(clock: TickingClock) -> None:
 
 def test_an_older_version_cannot_reopen(clock: TickingClock) -> None:
     reg = _registration(clock)
-    reg.fire("submit", clock=clock)
-    reg.fire("begin_review", clock=clock)
-    reg.fire("deny", clock=clock)
+    reg.submit(clock=clock)
+    reg.begin_review(clock=clock)
+    reg.deny(clock=clock)
     reg.create_version(clock=clock)
-    with pytest.raises(TransitionNotAllowed):
+    with pytest.raises(CommandRefused):
         reg.fire("begin_review", version=1, clock=clock)
     with pytest.raises(InvalidArgument, match="has no version 7"):
         reg.fire("submit", version=7, clock=clock)
@@ -142,7 +153,10 @@ def test_registration_status_follows_the_versions(
     reg = _registration(clock)
     for trigger in triggers:
         name, _, flag = trigger.partition(":")
-        reg.fire(name, clock=clock, aws_review=flag == "aws")
+        if name == "submit":
+            reg.fire(name, clock=clock, aws_review=flag == "aws")
+        else:
+            reg.fire(name, clock=clock)
     assert reg.status == status
 
 
@@ -158,7 +172,7 @@ def test_a_raising_subscriber_does_not_undo_the_change(
     reg.subscribe(broken)
     reg.subscribe(lambda e: seen.append(e.trigger))
     with caplog.at_level(logging.ERROR), pytest.raises(SubscriberError) as err:
-        reg.fire("submit", clock=clock)
+        reg.submit(clock=clock)
     assert reg.current_version.status == V.SUBMITTED
     assert seen == ["submit"], "the other subscribers still get the event"
     assert err.value.event.trigger == "submit"
@@ -170,37 +184,43 @@ def test_unsubscribe(clock: TickingClock) -> None:
     reg = _registration(clock)
     seen: list[TransitionEvent] = []
     stop = reg.subscribe(seen.append)
-    reg.fire("submit", clock=clock)
+    reg.submit(clock=clock)
     stop()
-    reg.fire("begin_review", clock=clock)
+    reg.begin_review(clock=clock)
     assert [e.trigger for e in seen] == ["submit"]
-    with pytest.raises(InvalidArgument):
+    stop()  # a second call is harmless
+    with pytest.raises(InvalidArgumentType, match="subscriber must be callable"):
         reg.subscribe("not callable")  # type: ignore[arg-type]
 
 
-def test_ended_registration_refuses_triggers(clock: TickingClock) -> None:
+def test_deleted_registration_refuses_triggers(clock: TickingClock) -> None:
     reg = _registration(clock)
-    reg.status = R.DELETED
-    with pytest.raises(TransitionNotAllowed, match="is DELETED"):
-        reg.fire("submit", clock=clock)
-    with pytest.raises(ConflictError, match="is DELETED"):
+    reg.delete(clock=clock)
+    before = _snapshot(reg)
+    with pytest.raises(CommandRefused, match="is DELETED"):
+        reg.submit(clock=clock)
+    with pytest.raises(CommandRefused, match="is DELETED") as err:
         reg.create_version(clock=clock)
+    assert err.value.reason == "CREATE_REGISTRATION_VERSION_NOT_ALLOWED"
     assert reg.current_version.status == V.DRAFT
+    assert _snapshot(reg) == before
 
 
 def test_events_serialise_to_json_and_back(clock: TickingClock) -> None:
     reg = _registration(clock)
-    reg.fire("submit", clock=clock, actor="a")
-    reg.fire("begin_review", clock=clock)
-    event = reg.fire("deny", clock=clock, denied_reasons=[{"Reason": "R", "ShortDescription": "s"}])
+    reg.submit(clock=clock, actor="a", metadata={"ticket": "T-7"})
+    reg.begin_review(clock=clock)
+    event = reg.deny(clock=clock, denied_reasons=[{"Reason": "R", "ShortDescription": "s"}])
     assert TransitionEvent.from_dict(event.to_dict()) == event
     assert "v1 REVIEWING -> DENIED (deny)" in event.describe()
+    deleted = reg.delete(clock=clock, actor="a", reason="gone")
+    assert TransitionEvent.from_dict(deleted.to_dict()) == deleted
+    assert deleted.describe() == "registration REQUIRES_UPDATES -> DELETED (delete) by a: gone"
 
 
-def test_check_ignores_the_local_clock(clock: TickingClock) -> None:
+def test_refusals_ignore_the_local_clock(clock: TickingClock) -> None:
     reg = _registration(clock)
-    reg.fire("submit", clock=lambda: clock.now + timedelta(days=1))  # the API's clock is ahead
-    reg.check("begin_review")  # a local clock behind the API's does not refuse it
-    with pytest.raises(TransitionNotAllowed):
-        reg.check("submit")
+    reg.submit(clock=lambda: clock.now + timedelta(days=1))  # the API's clock is ahead
+    assert reg.refusals("begin_review") == [], "a local clock behind the API's does not refuse"
+    assert [r.name for r in reg.refusals("submit")] == ["lifecycle"]
     assert reg.current_version.status == V.SUBMITTED

@@ -7,13 +7,13 @@ from enum import StrEnum
 
 import botocore.session
 import pytest
-from support import REG_ARN, REG_ID, TickingClock
+from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
 from registration_fsm import (
+    LIFECYCLE,
+    CommandRefused,
     Registration,
     RegistrationStatus,
-    RegistrationVersion,
-    TransitionNotAllowed,
     VersionStatus,
 )
 
@@ -66,19 +66,26 @@ def test_unusable_values_are_refused(bad: object) -> None:
 
 
 def test_unknown_status_refuses_local_triggers(clock: TickingClock) -> None:
+    fresh = Registration.new(REG_ID, REG_ARN, REG_TYPE, clock=clock)
     info = {
         "VersionNumber": 1,
         "RegistrationVersionStatus": "SOME_FUTURE_STATUS",
-        "RegistrationVersionStatusHistory": {"DraftTimestamp": clock()},
+        "RegistrationVersionStatusHistory": {"DraftTimestamp": fresh.created},
     }
-    version = RegistrationVersion.from_api(info, registration_id=REG_ID, registration_arn=REG_ARN)
-    before = version.to_api()
-    with pytest.raises(TransitionNotAllowed, match="only a sync from the API") as err:
-        version.fire("submit", clock=clock)
-    assert err.value.status == "SOME_FUTURE_STATUS"
-    assert err.value.allowed == ()
-    assert version.to_api() == before
-    assert before["RegistrationVersionStatus"] == "SOME_FUTURE_STATUS"
+    reg = Registration.from_api(fresh.to_api(), [info])
+    before = (reg.to_api(), reg.versions_to_api())
+    assert reg.current_version.allowed_triggers() == ()
+    assert LIFECYCLE.allowed(reg.current_version.status) == ()
+    for trigger in ("submit", "discard", "begin_review", "approve"):
+        with pytest.raises(CommandRefused, match="only a sync from the API") as err:
+            reg.fire(trigger, clock=clock)
+        assert [r.name for r in err.value.refusals] == ["lifecycle"]
+        assert "SOME_FUTURE_STATUS" in err.value.refusals[0].message
+    assert (reg.to_api(), reg.versions_to_api()) == before
+    assert before[1][0]["RegistrationVersionStatus"] == "SOME_FUTURE_STATUS"
+    fresh.submit(clock=clock)
+    fresh.adopt_version(fresh.current_version.with_status(VersionStatus("SOME_FUTURE_STATUS")))
+    assert fresh.status == RegistrationStatus.SUBMITTED, "an unknown version status keeps it"
 
 
 def test_unknown_registration_status_round_trips(clock: TickingClock) -> None:

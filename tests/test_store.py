@@ -16,6 +16,7 @@ import pytest
 
 from registration_fsm import (
     InvalidArgument,
+    InvalidArgumentType,
     Registration,
     RegistrationStatus,
     TransitionEvent,
@@ -256,11 +257,16 @@ class TestStoreContract:
             store.save(reg, events, summary={"bad": object()})
         with pytest.raises(InvalidArgument, match=r"events\[0\]\.details\.x"):
             store.save(reg, [plain_event(reg.id, x={1: 2})])
-        for bad in (0, -1, True, "1"):
+        for bad_value in (0, -1):  # a revision is >= 1
             with pytest.raises(InvalidArgument, match="expected_revision"):
-                store.save(reg, events, expected_revision=bad)  # type: ignore[arg-type]
-        with pytest.raises(InvalidArgument, match="Registration"):
+                store.save(reg, events, expected_revision=bad_value)
+        for bad_type in (True, "1", 1.0):  # a revision is an int
+            with pytest.raises(InvalidArgumentType, match="expected_revision"):
+                store.save(reg, events, expected_revision=bad_type)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentType, match="Registration"):
             store.save(reg.to_api(), [])  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentType, match="events must be a list"):
+            store.save(reg, events[0])  # type: ignore[arg-type]
         with pytest.raises(InvalidArgument, match="after"):
             store.events_with_seq(after=-1)
         assert store.get(reg.id) is None
@@ -411,6 +417,7 @@ class TestSQLiteStore:
             assert list(store.events()) == events[:1]
             assert store.save(reg, []) == 2  # the connection is usable afterwards
 
+    @pytest.mark.slow
     def test_processes_share_one_file(self, tmp_path: Path) -> None:
         path = tmp_path / "s.db"
         reg, _ = denied_registration("registration-p")

@@ -3,7 +3,9 @@ hold, dicts botocore's model accepts, malformed dicts that name their broken fie
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -15,26 +17,27 @@ import botocore.session
 import pytest
 from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
+from helpers import REG_ARN, REG_ID
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
-from support import REG_ARN, REG_ID
 
 from registration_fsm import (
+    LIFECYCLE,
     DeniedReason,
-    DiscardPolicy,
+    Edge,
     InvalidApiData,
+    LifecyclePolicy,
     Registration,
     RegistrationStatus,
     RegistrationVersion,
     StatusHistory,
-    Transition,
     TransitionEvent,
     VersionStatus,
 )
 from registration_fsm.domain.anomalies import history_anomalies
-from registration_fsm.domain.lifecycle import LIFECYCLE, RULES
-from registration_fsm.testing import lifecycle_edges, strategies
-from registration_fsm.testing.coverage import Edge
+from registration_fsm.domain.history import STAMP_OF
+from registration_fsm.testing import strategies
+from registration_fsm.testing.coverage import edge_of
 from registration_fsm.testing.strategies import (
     histories,
     lifecycle_paths,
@@ -138,19 +141,19 @@ def test_nothing_is_unknown_unless_asked(version: RegistrationVersion, reg: Regi
 
 @given(version_statuses().flatmap(lambda s: st.tuples(st.just(s), lifecycle_paths(s))))
 def test_paths_are_legal_chains_from_draft(
-    case: tuple[VersionStatus, tuple[Transition, ...]],
+    case: tuple[VersionStatus, tuple[Edge, ...]],
 ) -> None:
     goal, path = case
     current = VersionStatus.DRAFT
     for step in path:
-        assert current in step.sources, f"{step.trigger} does not leave {current}"
+        assert step in LIFECYCLE.edges_from(current), f"{step} does not leave {current}"
         current = step.dest
     assert current == goal
 
 
 @pytest.mark.parametrize("goal", list(VersionStatus), ids=str)
 def test_paths_shrink_to_the_shortest(goal: VersionStatus) -> None:
-    shortest = RULES.shortest_path(VersionStatus.DRAFT, goal)
+    shortest = LIFECYCLE.shortest_path(VersionStatus.DRAFT, goal)
     assert shortest is not None
     found = find(lifecycle_paths(goal), lambda p: True, settings=SHRINK)
     assert len(found) == len(shortest)
@@ -187,7 +190,7 @@ def test_versions_reach_the_status_asked_for(
     status, version = case
     assert version.status == status
     assert version.registration_id == REG_ID
-    stamp = RULES.stamp_of[status]
+    stamp = STAMP_OF[status]
     assert stamp is None or version.history.get(stamp) is not None
 
 
@@ -316,7 +319,7 @@ def test_values_shrink_to_the_simplest() -> None:
     assert version.history.items() == [("DraftTimestamp", strategies.EPOCH)]
     assert version.registration_id == f"registration-{0:032x}"
     reg = find(registrations(), lambda r: len(r.versions) == 2, settings=SHRINK)
-    shortest = RULES.shortest_path(VersionStatus.DRAFT, reg.versions[1].status)
+    shortest = LIFECYCLE.shortest_path(VersionStatus.DRAFT, reg.versions[1].status)
     assert shortest is not None
     assert len(reg.versions[1].history.items()) == len(shortest) + 1
     assert reg.versions[2].status == VersionStatus.DRAFT
@@ -327,17 +330,17 @@ def test_values_shrink_to_the_simplest() -> None:
 
 @given(transition_events())
 def test_events_are_lifecycle_edges_and_round_trip(event: TransitionEvent) -> None:
-    assert Edge.of(event) in lifecycle_edges()
+    assert edge_of(event) in LIFECYCLE.edges
     assert TransitionEvent.from_dict(event.to_dict()) == event
 
 
-@pytest.mark.parametrize("trigger", ["create", *RULES.triggers])
+@pytest.mark.parametrize("trigger", ["create", *LIFECYCLE.moving_triggers])
 def test_events_of_one_trigger(trigger: str) -> None:
     @settings(max_examples=10)
     @given(transition_events(trigger=trigger))
     def check(event: TransitionEvent) -> None:
         assert event.trigger == trigger
-        assert Edge.of(event) in lifecycle_edges()
+        assert edge_of(event) in LIFECYCLE.edges
 
     check()
 
@@ -360,8 +363,8 @@ def test_events_without_create(event: TransitionEvent) -> None:
         Registration,
         TransitionEvent,
         DeniedReason,
-        Transition,
-        DiscardPolicy,
+        Edge,
+        LifecyclePolicy,
     ],
     ids=lambda c: c.__name__,
 )
@@ -376,15 +379,28 @@ def test_from_type_builds_every_public_type(cls: type[Any]) -> None:
             assert value.invariant_violations() == []
         if isinstance(value, VersionStatus | RegistrationStatus):
             assert not value.is_unknown
-        if isinstance(value, Transition):
-            assert value in LIFECYCLE
+        if isinstance(value, Edge):
+            assert value in LIFECYCLE.edges
 
     check()
 
 
+#: Deterministic ``find``: the same strategy gives the same minimal example.
+SAME = settings(database=None, derandomize=True, max_examples=500)
+
+
 def test_register_is_idempotent() -> None:
-    strategies.register()
-    strategies.register()
+    from registration_fsm.testing import register_strategies
+
+    """Hypothesis already ran the entry point; registering again (twice) changes nothing:
+    ``from_type`` still gives the library's own strategies, drawing the same values."""
+    before = find(st.from_type(Registration), lambda r: len(r.versions) > 1, settings=SAME)
+    register_strategies()
+    register_strategies()
+    after = find(st.from_type(Registration), lambda r: len(r.versions) > 1, settings=SAME)
+    assert after == before
+    assert after.invariant_violations() == []
+    assert find(st.from_type(Edge), lambda e: True, settings=SAME) in LIFECYCLE.edges
 
 
 # -- the docstrings' examples run ----------------------------------------------------------
@@ -437,7 +453,7 @@ def test_the_core_and_the_kit_import_without_hypothesis() -> None:
         sys.meta_path.insert(0, Block())
         import registration_fsm, registration_fsm.testing
         import registration_fsm.testing.coverage, registration_fsm.testing.pytest_plugin
-        print(len(registration_fsm.testing.lifecycle_edges()))
+        print(len(registration_fsm.LIFECYCLE.edges))
         try:
             registration_fsm.testing.RegistrationLifecycleMachine
         except ImportError as err:
@@ -453,23 +469,41 @@ def test_the_core_and_the_kit_import_without_hypothesis() -> None:
     assert "registration-fsm[testing]" in error
 
 
-def test_importing_the_library_registers_no_strategies() -> None:
-    code = """
-        import sys
-        import registration_fsm, registration_fsm.testing
-        from hypothesis import strategies as st
-        assert "registration_fsm.testing.strategies" not in sys.modules
-        print("unregistered")
-        import registration_fsm.testing.strategies
-        v = st.from_type(registration_fsm.RegistrationVersion).example()
-        print("registered", v.anomalies)
-    """
-    result = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", textwrap.dedent(code)],
+FROM_TYPE = """
+    import sys
+    import hypothesis.strategies as st
+    print("hooked:", "registration_fsm" in sys.modules)
+    from registration_fsm import Registration
+    registration = st.from_type(Registration).example()
+    print(type(registration).__name__, registration.invariant_violations())
+"""
+
+
+def _from_type_in_a_fresh_interpreter(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", textwrap.dedent(FROM_TYPE)],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **env},
     )
+
+
+def test_strategies_are_registered_through_hypothesis_entry_point() -> None:
+    """``st.from_type(Registration)`` works with no import of ``registration_fsm.testing``:
+    hypothesis runs the package's ``hypothesis`` entry point when it is imported."""
+    (entry,) = [
+        e
+        for e in importlib.metadata.entry_points(group="hypothesis")
+        if e.name == "registration_fsm"
+    ]
+    assert entry.value.startswith("registration_fsm.testing."), entry.value
+    result = _from_type_in_a_fresh_interpreter()
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert lines == ["unregistered", "registered ()"]
+    assert result.stdout.splitlines() == ["hooked: True", "Registration []"]
+
+
+def test_the_entry_point_is_what_registers_them() -> None:
+    """With hypothesis's plugins off, importing hypothesis loads nothing of the library."""
+    result = _from_type_in_a_fresh_interpreter(HYPOTHESIS_NO_PLUGINS="1")
+    assert result.stdout.splitlines()[:1] == ["hooked: False"], result.stderr

@@ -16,32 +16,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
-import boto3
 import pytest
-from botocore.config import Config
-from support import REG_TYPE, TickingClock
+from helpers import REG_TYPE, TickingClock
 
 from registration_fsm import (
+    CommandRefused,
     ConflictError,
-    DiscardNotAllowed,
-    EventCause,
     GuardContext,
+    Origin,
     Registration,
     RegistrationStatus,
     TransitionEvent,
     VersionStatus,
 )
-from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
-from registration_fsm.adapters.emulator import EmulatedRegistrationApi
-from registration_fsm.domain.guards import DiscardPolicy, require_reason
-from registration_fsm.emulator import serve
+from registration_fsm.domain.guards import require_reason
+from registration_fsm.domain.lifecycle import LifecyclePolicy
+from registration_fsm.emulator import EmulatedRegistrationApi
 from registration_fsm.errors import (
+    ApiError,
     InvalidArgument,
+    InvalidRegistrationId,
     NotFoundError,
     NotTracked,
     SubscriberError,
-    TransitionNotAllowed,
-    ValidationError,
 )
 from registration_fsm.ports import Filter, RegistrationApi
 from registration_fsm.store import MemoryStore, SQLiteStore
@@ -49,27 +46,10 @@ from registration_fsm.sync import REMOTE_CHANGE, SyncAnomaly, Synchronizer, Sync
 
 T = TypeVar("T")
 
-#: One session for every client of this module: the service model is loaded once.
-SESSION = boto3.session.Session(
-    aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-)
 DENIAL = {"Reason": "BRAND_MISMATCH", "ShortDescription": "The name does not match the EIN"}
 
-Key = tuple[int, str, VersionStatus | None, VersionStatus, datetime]
-
-
-def http_api(url: str, attempts: int = 2) -> Boto3RegistrationApi:
-    """The real adapter over a real boto3 client pointed at ``url``."""
-    client = SESSION.client(
-        "pinpoint-sms-voice-v2",
-        endpoint_url=url,
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": attempts},
-            connect_timeout=5,
-            read_timeout=10,
-        ),
-    )
-    return Boto3RegistrationApi(client)
+Status = VersionStatus | RegistrationStatus
+Key = tuple[int | None, str, Status | None, Status, datetime]
 
 
 @attrs.define
@@ -113,22 +93,64 @@ class Remote:
         """The emulator's own Registration object (what its API serves)."""
         return self.emu._resolve(reg_id).registration
 
+    def rewrite(
+        self,
+        reg_id: str,
+        *,
+        status: str | None = None,
+        versions: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    ) -> Registration:
+        """Make the emulator serve data its API cannot produce: its registration is
+        replaced by one built from edited API data (``status``: the registration's,
+        ``versions``: edits the RegistrationVersionInformation list)."""
+        entry = self.emu._resolve(reg_id)
+        info = entry.registration.to_api()
+        raw = entry.registration.versions_to_api()
+        if versions is not None:
+            raw = versions(raw)
+        if status is not None:
+            info["RegistrationStatus"] = status
+        entry.registration = Registration.from_api(info, raw)
+        return entry.registration
+
+    def force(self, reg_id: str, number: int, field: str, value: object) -> None:
+        """Set a field of one of the emulator's versions, even to a value the model
+        refuses (versions are immutable: this is forced), so its API serves it."""
+        object.__setattr__(self.truth(reg_id).versions[number], field, value)
+
     def calls(self) -> dict[str, int]:
         return dict(self.api.calls)
 
 
+@pytest.fixture
+def registration_emulator(clock: TickingClock) -> EmulatedRegistrationApi:
+    """The plugin's emulator, on the test's ticking clock (the plugin serves this one)."""
+    return EmulatedRegistrationApi(clock=clock, seed=11)
+
+
 @pytest.fixture(params=["emulator", "http"])
-def remote(request: pytest.FixtureRequest, clock: TickingClock) -> Iterator[Remote]:
-    emu = EmulatedRegistrationApi(clock=clock, seed=11)
+def remote(
+    request: pytest.FixtureRequest,
+    registration_emulator: EmulatedRegistrationApi,
+    clock: TickingClock,
+) -> Remote:
+    """The emulator, called in process or through the real boto3 adapter over HTTP
+    (the plugin's ``registration_api``)."""
+    emu = registration_emulator
     if request.param == "emulator":
-        yield Remote(emu, emu, clock)
-        return
-    with serve(emu) as url:
-        api = http_api(url)
-        try:
-            yield Remote(emu, api, clock)
-        finally:
-            api.client.close()
+        return Remote(emu, emu, clock)
+    api: RegistrationApi = request.getfixturevalue("registration_api")
+    return Remote(emu, api, clock)
+
+
+def approved_at(version: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """``version`` (RegistrationVersionInformation) reported APPROVED since ``at``."""
+    history = {**version["RegistrationVersionStatusHistory"], "ApprovedTimestamp": at}
+    return {
+        **version,
+        "RegistrationVersionStatus": "APPROVED",
+        "RegistrationVersionStatusHistory": history,
+    }
 
 
 def key(event: TransitionEvent) -> Key:
@@ -183,7 +205,7 @@ def test_first_sync_creates_local_registrations_with_create_and_path_events(
     for reg_id in (fresh, denied, approved):
         assert syncer.get(reg_id) == remote.truth(reg_id)
     assert {r.id for r in syncer.registrations()} == {fresh, denied, approved}
-    assert all(e.cause == EventCause.REMOTE and e.anomaly is None for e in report.events)
+    assert all(e.origin == Origin.REMOTE and e.anomaly is None for e in report.events)
 
     d = remote.truth(denied).versions[1].history
     assert keys([e for e in report.events if e.registration_id == denied]) == [
@@ -215,7 +237,7 @@ def test_get_of_a_registration_never_synced_is_not_tracked(remote: Remote) -> No
     reg_id = remote.new()
     syncer = Synchronizer(remote.api)
     calls = remote.calls()
-    with pytest.raises(NotTracked, match="sync it first"):
+    with pytest.raises(NotTracked, match=r"pull it with sync\(\["):
         syncer.get(reg_id)
     assert remote.calls() == calls  # local reads make no request
 
@@ -233,7 +255,7 @@ def test_legal_remote_advances_become_the_exact_trigger_sequence(remote: Remote)
         truth = remote.drive(reg_id, step)
         report = syncer.sync()
         assert keys(report.events) == keys(truth)
-        assert all(e.cause == EventCause.REMOTE and e.anomaly is None for e in report.events)
+        assert all(e.origin == Origin.REMOTE and e.anomaly is None for e in report.events)
         applied.extend(report.events)
 
     V = VersionStatus
@@ -300,17 +322,14 @@ def test_a_jump_with_no_legal_path_is_applied_as_a_recorded_anomaly(remote: Remo
     syncer = Synchronizer(remote.api)
     syncer.sync()
     # AWS reverses the denial: DENIED is terminal, no lifecycle path leads out of it.
-    truth = remote.truth(reg_id)
     at = remote.clock()
-    truth.versions[1].status = VersionStatus.APPROVED
-    truth.versions[1].history.set("ApprovedTimestamp", at)
-    truth.status = RegistrationStatus.COMPLETE
+    truth = remote.rewrite(reg_id, status="COMPLETE", versions=lambda vs: [approved_at(vs[0], at)])
 
     report = syncer.sync()
 
     (event,) = report.events
     assert key(event) == (1, REMOTE_CHANGE, VersionStatus.DENIED, VersionStatus.APPROVED, at)
-    assert event.cause == EventCause.REMOTE
+    assert event.origin == Origin.REMOTE
     assert event.anomaly is not None
     assert "no legal path from DENIED to APPROVED" in event.anomaly
     # The applied jump, and the oddity of the remote data itself, are both reported.
@@ -332,9 +351,7 @@ def test_a_version_gone_from_the_api_is_an_anomaly_not_a_silent_drop(remote: Rem
     reg_id = remote.new("submit", "begin_review", "deny", "create_version")
     syncer = Synchronizer(remote.api)
     syncer.sync()
-    truth = remote.truth(reg_id)
-    del truth.versions[2]
-    truth.refresh_status()
+    truth = remote.rewrite(reg_id, versions=lambda vs: [v for v in vs if v["VersionNumber"] != 2])
 
     report = syncer.sync()
 
@@ -350,9 +367,11 @@ def test_unknown_statuses_are_kept_raw(remote: Remote, tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "local.db")
     syncer = Synchronizer(remote.api, store)
     syncer.sync()
-    truth = remote.truth(reg_id)
-    truth.versions[1].status = VersionStatus("CARRIER_VETTING")
-    truth.status = RegistrationStatus("IN_CARRIER_VETTING")
+    truth = remote.rewrite(
+        reg_id,
+        status="IN_CARRIER_VETTING",
+        versions=lambda vs: [{**vs[0], "RegistrationVersionStatus": "CARRIER_VETTING"}],
+    )
 
     report = syncer.sync()
 
@@ -374,9 +393,7 @@ def test_unknown_statuses_are_kept_raw(remote: Remote, tmp_path: Path) -> None:
 
     # Out of the unknown status: only the API can say where it went.
     at = remote.clock()
-    truth.versions[1].status = VersionStatus.APPROVED
-    truth.versions[1].history.set("ApprovedTimestamp", at)
-    truth.status = RegistrationStatus.COMPLETE
+    remote.rewrite(reg_id, status="COMPLETE", versions=lambda vs: [approved_at(vs[0], at)])
     (event,) = syncer.sync().events
     assert (event.source.to_api() if event.source else None, event.dest) == (
         "CARRIER_VETTING",
@@ -459,7 +476,7 @@ def test_sync_of_some_registrations_only(remote: Remote) -> None:
     seven = syncer.sync(ids, full=True)
     assert sorted(seven.changed) == sorted(ids)
     assert seven.api_calls["DescribeRegistrations"] == 2  # at most 5 ids per request
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidRegistrationId):
         syncer.sync(["not a registration id"])
 
 
@@ -486,18 +503,33 @@ def test_a_registration_deleted_remotely_is_kept_locally_as_deleted(remote: Remo
 
     report = syncer.sync()
     assert sorted(report.deleted) == sorted([gone, gone_too])
-    assert (report.unchanged, report.events) == ([keep], [])
+    assert report.unchanged == [keep]
+    # Each deletion is recorded: a registration's own event, seen remotely.
+    assert sorted(
+        (e.registration_id, e.version_number, e.trigger, e.source, e.dest, e.origin)
+        for e in report.events
+    ) == sorted(
+        (reg_id, None, "delete", status, RegistrationStatus.DELETED, Origin.REMOTE)
+        for reg_id, status in (
+            (gone, RegistrationStatus.SUBMITTED),
+            (gone_too, RegistrationStatus.CREATED),
+        )
+    )
+    for event in report.events:
+        assert list(syncer.store.events(event.registration_id))[-1] == event
     local = syncer.get(gone)
     assert local.status == RegistrationStatus.DELETED
     assert local.versions == before.versions
-    assert syncer.sync().deleted == []  # reported once
+    again = syncer.sync()
+    assert (again.deleted, again.events) == ([], [])  # reported and recorded once
 
     # Named in a sync([...]): the id is found gone the same way.
     other = remote.new("submit")
     syncer.sync([other])
     remote.emu.delete_registration(other)
     report = syncer.sync([keep, other])
-    assert (report.deleted, report.unchanged) == ([other], [keep])
+    assert (report.deleted, report.unchanged, report.not_found) == ([other], [keep], [])
+    assert [(e.registration_id, e.trigger) for e in report.events] == [(other, "delete")]
     assert syncer.get(other).status == RegistrationStatus.DELETED
 
 
@@ -512,8 +544,17 @@ def test_a_registration_listed_as_deleted_is_adopted_from_the_summary(
 
     report = syncer.sync()
 
-    assert (report.changed, report.deleted, report.events) == ([reg_id], [], [])
+    assert (report.changed, report.deleted) == ([reg_id], [])
+    (event,) = report.events
+    assert (event.version_number, event.trigger, event.source, event.dest, event.origin) == (
+        None,
+        "delete",
+        RegistrationStatus.CREATED,
+        RegistrationStatus.DELETED,
+        Origin.REMOTE,
+    )
     assert syncer.get(reg_id).status == RegistrationStatus.DELETED
+    assert syncer.sync(full=True).events == []
 
 
 # -- commands --------------------------------------------------------------------
@@ -531,21 +572,22 @@ def test_a_refusal_by_a_local_guard_costs_no_api_call(remote: Remote) -> None:
     calls = remote.calls()
     revision = syncer.store.get(submitted)
 
-    with pytest.raises(DiscardNotAllowed) as refused:
+    with pytest.raises(CommandRefused) as refused:
         syncer.discard(submitted, actor="alice", reason=" ", guards=[require_reason, four_eyes])
-    assert [(g.name, g.message) for g in refused.value.failed_guards] == [
+    assert [(g.name, g.message) for g in refused.value.refusals] == [
         ("require_reason", "a reason is required"),
         ("four_eyes", "a second approver (carol) must discard"),
     ]
     assert refused.value.reason == "DISCARD_REGISTRATION_VERSION_NOT_ALLOWED"
-    with pytest.raises(DiscardNotAllowed, match="only SUBMITTED can be discarded"):
+    with pytest.raises(CommandRefused, match="policy: DRAFT --discard--> DISCARDED"):
         syncer.discard(draft, actor="carol", reason="typo")
-    with pytest.raises(TransitionNotAllowed) as not_draft:
+    with pytest.raises(CommandRefused) as not_draft:
         syncer.submit(submitted)
     assert not_draft.value.reason == "SUBMIT_REGISTRATION_VERSION_NOT_ALLOWED"
-    with pytest.raises(ConflictError) as still_open:
+    with pytest.raises(CommandRefused) as still_open:
         syncer.create_version(draft)
     assert still_open.value.reason == "CREATE_REGISTRATION_VERSION_NOT_ALLOWED"
+    assert [r.name for r in still_open.value.refusals] == ["lifecycle"]
 
     assert remote.calls() == calls
     assert syncer.store.get(submitted) == revision
@@ -580,11 +622,11 @@ def test_commands_apply_the_api_answer_and_record_who_and_why(remote: Remote) ->
         (2, "create", None, V.DRAFT, h2.draft),
         (2, "submit", V.DRAFT, V.AWS_REVIEWING, h2.aws_reviewing),
     ]
-    assert [(e.cause, e.actor, e.reason) for e in (submitted, discarded, opened, aws)] == [
-        (EventCause.LOCAL, "alice", None),
-        (EventCause.LOCAL, "carol", "wrong EIN"),
-        (EventCause.LOCAL, "alice", None),
-        (EventCause.LOCAL, "alice", None),
+    assert [(e.origin, e.actor, e.reason) for e in (submitted, discarded, opened, aws)] == [
+        (Origin.LOCAL, "alice", None),
+        (Origin.LOCAL, "carol", "wrong EIN"),
+        (Origin.LOCAL, "alice", None),
+        (Origin.LOCAL, "alice", None),
     ]
     assert aws.details == {"aws_review": True}
     assert syncer.get(reg_id) == remote.truth(reg_id)
@@ -597,10 +639,10 @@ def test_commands_apply_the_api_answer_and_record_who_and_why(remote: Remote) ->
 
 
 def test_the_draft_policy_allows_discarding_a_draft(clock: TickingClock) -> None:
-    emu = EmulatedRegistrationApi(clock=clock, discard_policy=DiscardPolicy.allow_draft())
+    emu = EmulatedRegistrationApi(clock=clock, policy=LifecyclePolicy.allow_draft_discard())
     reg_id = emu.create_registration(REG_TYPE)["RegistrationId"]
     syncer = Synchronizer(emu)
-    event = syncer.discard(reg_id, reason="typo", policy=DiscardPolicy.allow_draft())
+    event = syncer.discard(reg_id, reason="typo", policy=LifecyclePolicy.allow_draft_discard())
     assert (event.source, event.dest) == (VersionStatus.DRAFT, VersionStatus.DISCARDED)
 
 
@@ -609,13 +651,13 @@ def test_a_command_on_a_registration_never_synced_pulls_it_first(remote: Remote)
     reg_id = remote.new()
     syncer = Synchronizer(remote.api)
 
-    event = within(20, lambda: syncer.submit(reg_id, actor="alice"))
+    event = within(60, lambda: syncer.submit(reg_id, actor="alice"))
 
     assert (event.trigger, event.actor) == ("submit", "alice")
     assert [e.trigger for e in syncer.store.events(reg_id)] == ["create", "submit"]
     draft = remote.new()
-    with pytest.raises(DiscardNotAllowed, match="version 1 is DRAFT"):
-        within(20, lambda: syncer.discard(draft, reason="typo"))  # guards ran on the pulled state
+    with pytest.raises(CommandRefused, match="policy: DRAFT --discard--> DISCARDED"):
+        within(60, lambda: syncer.discard(draft, reason="typo"))  # checked on the pulled state
     assert syncer.get(draft) == remote.truth(draft)
 
 
@@ -623,22 +665,39 @@ def test_delete_keeps_the_registration_locally_as_deleted(remote: Remote) -> Non
     reg_id = remote.new("submit")
     syncer = Synchronizer(remote.api)
     syncer.sync()
+    seen: list[TransitionEvent] = []
+    syncer.subscribe(seen.append)
 
-    deleted = syncer.delete(reg_id)
+    deleted = syncer.delete(reg_id, actor="alice", reason="duplicate", metadata={"ticket": "T-1"})
 
-    assert deleted.status == RegistrationStatus.DELETED
-    assert syncer.get(reg_id) == deleted
+    assert (deleted.version_number, deleted.trigger, deleted.source, deleted.dest) == (
+        None,
+        "delete",
+        RegistrationStatus.SUBMITTED,
+        RegistrationStatus.DELETED,
+    )
+    assert (deleted.origin, deleted.actor, deleted.reason, dict(deleted.metadata)) == (
+        Origin.LOCAL,
+        "alice",
+        "duplicate",
+        {"ticket": "T-1"},
+    )
+    assert list(syncer.store.events(reg_id))[-1] == deleted
+    assert seen == [deleted]
+    local = syncer.get(reg_id)
+    assert local.status == RegistrationStatus.DELETED
+    assert local.current_version.status == VersionStatus.SUBMITTED  # versions are kept
     with pytest.raises(NotFoundError):
         remote.truth(reg_id)
     report = syncer.sync()
-    assert (report.deleted, report.events) == ([], [])
+    assert (report.deleted, report.events) == ([], [])  # the sync records it no second time
     calls = remote.calls()
-    with pytest.raises(ConflictError) as again:
+    with pytest.raises(CommandRefused) as again:
         syncer.delete(reg_id)
-    assert again.value.reason == "RESOURCE_DELETION_NOT_ALLOWED"
-    with pytest.raises(TransitionNotAllowed):
+    assert [r.name for r in again.value.refusals] == ["registration_open"]
+    with pytest.raises(CommandRefused):
         syncer.submit(reg_id)
-    assert remote.calls() == calls
+    assert remote.calls() == calls  # refused locally: no request
 
 
 def test_a_conflict_from_the_api_repulls_and_carries_the_fresh_state(remote: Remote) -> None:
@@ -649,9 +708,11 @@ def test_a_conflict_from_the_api_repulls_and_carries_the_fresh_state(remote: Rem
     calls = remote.calls()
 
     with pytest.raises(ConflictError) as conflict:
-        within(20, lambda: syncer.submit(reg_id, actor="bob"))
+        within(60, lambda: syncer.submit(reg_id, actor="bob"))
 
     assert conflict.value.reason == "SUBMIT_REGISTRATION_VERSION_NOT_ALLOWED"
+    assert conflict.value.operation == "SubmitRegistrationVersion"
+    assert isinstance(conflict.value, ApiError)
     fresh = conflict.value.registration
     assert isinstance(fresh, Registration)
     assert fresh == remote.truth(reg_id) == syncer.get(reg_id)
@@ -662,9 +723,9 @@ def test_a_conflict_from_the_api_repulls_and_carries_the_fresh_state(remote: Rem
         "DescribeRegistrationVersions": 1,
     }
     events = list(syncer.store.events(reg_id))
-    assert [(e.trigger, e.cause, e.actor) for e in events] == [
-        ("create", EventCause.REMOTE, None),
-        ("submit", EventCause.REMOTE, None),  # the other submit, as seen; none by bob
+    assert [(e.trigger, e.origin, e.actor) for e in events] == [
+        ("create", Origin.REMOTE, None),
+        ("submit", Origin.REMOTE, None),  # the other submit, as seen; none by bob
     ]
     assert events[-1].timestamp == remote.truth(reg_id).versions[1].history.submitted
 
@@ -678,9 +739,10 @@ def test_a_discard_that_lost_the_race_to_aws_is_refused_with_the_fresh_state(
     remote.drive(reg_id, "begin_review")
 
     with pytest.raises(ConflictError) as conflict:
-        within(20, lambda: syncer.discard(reg_id, actor="carol", reason="typo"))
+        within(60, lambda: syncer.discard(reg_id, actor="carol", reason="typo"))
 
     assert conflict.value.reason == "DISCARD_REGISTRATION_VERSION_NOT_ALLOWED"
+    assert conflict.value.operation == "DiscardRegistrationVersion"
     assert conflict.value.registration.current_version.status == VersionStatus.REVIEWING
     assert syncer.get(reg_id) == remote.truth(reg_id)
     assert [e.trigger for e in syncer.store.events(reg_id)][-1] == "begin_review"
@@ -720,7 +782,7 @@ class InFlight:
     """A RegistrationApi that delegates to the emulator and counts the
     DescribeRegistrationVersions requests in flight at once.
 
-    The first requests wait (up to 2 s) until ``expect`` are in flight together,
+    The first requests wait (up to 30 s) until ``expect`` are in flight together,
     so a synchronizer that does use its concurrency reaches it whatever the
     machine's load; later ones just hold briefly, so any excess would overlap.
     """
@@ -747,7 +809,7 @@ class InFlight:
             self.now += 1
             self.peak = max(self.peak, self.now)
             self.cond.notify_all()
-            self.cond.wait_for(lambda: self.peak >= self.expect, timeout=2)
+            self.cond.wait_for(lambda: self.peak >= self.expect, timeout=30)
         try:
             time.sleep(0.01)
             items = list(
@@ -842,7 +904,7 @@ def test_a_failing_pull_is_reported_and_leaves_the_local_state_untouched(
     events = list(syncer.store.events())
     remote.drive(bad, "begin_review")
     remote.drive(good, "begin_review")
-    remote.truth(bad).versions[1].feedback = 42  # type: ignore[assignment]  # malformed
+    remote.force(bad, 1, "feedback", 42)  # malformed
 
     report = syncer.sync()
 
@@ -854,7 +916,7 @@ def test_a_failing_pull_is_reported_and_leaves_the_local_state_untouched(
     assert syncer.store.get(bad) == stored  # same state, summary and revision
     assert list(syncer.store.events())[: len(events)] == events
 
-    remote.truth(bad).versions[1].feedback = None
+    remote.force(bad, 1, "feedback", None)
     retried = syncer.sync()  # the old summary was kept, so the registration is pulled again
     assert retried.failed == {}
     assert bad in retried.changed
@@ -869,8 +931,9 @@ def test_the_report_is_json_ready(remote: Remote) -> None:
     report = Synchronizer(remote.api).sync()
     data = json.loads(json.dumps(report.to_dict()))
     assert set(data) == {
-        "events", "anomalies", "changed", "unchanged", "deleted", "failed", "api_calls",
+        "events", "anomalies", "changed", "unchanged", "deleted", "not_found", "failed",
+        "api_calls",
     }  # fmt: skip
     assert [e["trigger"] for e in data["events"]] == ["create", "submit"]
-    assert data["events"][0]["cause"] == "remote"
+    assert data["events"][0]["origin"] == "remote"
     assert isinstance(report, SyncReport)

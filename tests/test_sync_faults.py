@@ -16,17 +16,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from support import REG_TYPE, TickingClock
+from helpers import REG_TYPE, TickingClock
 
 from registration_fsm import (
+    CommandRefused,
     Registration,
     RegistrationStatus,
     TransitionEvent,
-    TransitionNotAllowed,
     VersionStatus,
 )
 from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
@@ -35,9 +34,6 @@ from registration_fsm.errors import ApiError, ApiUnavailable
 from registration_fsm.store import MemoryStore
 from registration_fsm.sync import Synchronizer, SyncReport
 
-SESSION = boto3.session.Session(
-    aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-)
 ROUNDS = 10
 START_WITH = 8
 #: AWS-side triggers, the common ones first (tried in a shuffled, weighted order).
@@ -52,26 +48,15 @@ AWS_STEPS = {
     "archive": 1,
 }
 
-Key = tuple[int, str, VersionStatus | None, VersionStatus, datetime | None]
-
-
-def http_api(url: str, attempts: int) -> Boto3RegistrationApi:
-    client = SESSION.client(
-        "pinpoint-sms-voice-v2",
-        endpoint_url=url,
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": attempts},
-            connect_timeout=5,
-            read_timeout=10,
-        ),
-    )
-    return Boto3RegistrationApi(client)
+Status = VersionStatus | RegistrationStatus
+Key = tuple[int | None, str, Status | None, Status, datetime | None]
 
 
 def key(event: TransitionEvent) -> Key:
-    # REQUIRES_OFFLINE_REVIEW has no history field: the API never says when it was
-    # entered, so the sync can only date it by the latest time it does show.
-    when = None if event.trigger == "require_offline_review" else event.timestamp
+    # REQUIRES_OFFLINE_REVIEW has no history field and a deletion no time at all: the
+    # API never says when they happened, so the sync dates them by when it saw them.
+    undated = event.trigger in ("require_offline_review", "delete")
+    when = None if undated else event.timestamp
     return (event.version_number, event.trigger, event.source, event.dest, when)
 
 
@@ -150,7 +135,7 @@ def aws_step(emu: EmulatedRegistrationApi, reg_id: str, rng: random.Random, offl
         details = {"denied_reasons": [{"Reason": "R", "ShortDescription": "S"}]}
         try:
             emu.advance(reg_id, trigger, **(details if trigger == "deny" else {}))
-        except TransitionNotAllowed:
+        except CommandRefused:
             continue
         return
 
@@ -170,8 +155,15 @@ def other_client_step(emu: EmulatedRegistrationApi, reg_id: str, rng: random.Ran
 
 
 @pytest.fixture
-def faults() -> Faults:
-    return Faults(seed=20260101, throttle_rate=0.2, error_rate=0.05, drop_rate=0.05)
+def faults(request: pytest.FixtureRequest) -> Faults:
+    """The faults of the long run, unless a test parametrizes others (indirectly)."""
+    settings: dict[str, Any] = getattr(request, "param", None) or {
+        "seed": 20260101,
+        "throttle_rate": 0.2,
+        "error_rate": 0.05,
+        "drop_rate": 0.05,
+    }
+    return Faults(**settings)
 
 
 @pytest.fixture
@@ -180,15 +172,25 @@ def emu(clock: TickingClock) -> EmulatedRegistrationApi:
 
 
 @pytest.fixture
-def api(emu: EmulatedRegistrationApi, faults: Faults) -> Iterator[Boto3RegistrationApi]:
+def registration_emulator(emu: EmulatedRegistrationApi) -> EmulatedRegistrationApi:
+    """The plugin's fixtures serve this module's emulator..."""
+    return emu
+
+
+@pytest.fixture
+def registration_emulator_url(emu: EmulatedRegistrationApi, faults: Faults) -> Iterator[str]:
+    """...with seeded faults; ``registration_api`` (boto3, standard retries, two
+    attempts) talks to it."""
     with serve(emu, faults=faults) as url:
-        adapter = http_api(url, attempts=2)
-        try:
-            yield adapter
-        finally:
-            adapter.client.close()
+        yield url
 
 
+@pytest.fixture
+def api(registration_api: Boto3RegistrationApi) -> Boto3RegistrationApi:
+    return registration_api
+
+
+@pytest.mark.slow
 def test_repeated_syncs_converge_with_no_lost_or_duplicated_events(
     emu: EmulatedRegistrationApi,
     api: Boto3RegistrationApi,
@@ -278,20 +280,18 @@ def check(syncer: Synchronizer, truth: Truth, round_no: int) -> None:
         assert all(e.anomaly is None for e in syncer.store.events(reg_id)), where
 
 
+@pytest.mark.parametrize("faults", [{"drop_rate": 1.0}], indirect=True)
 def test_a_sync_that_cannot_reach_the_api_changes_nothing(
-    emu: EmulatedRegistrationApi, clock: TickingClock
+    emu: EmulatedRegistrationApi, api: Boto3RegistrationApi, faults: Faults
 ) -> None:
     reg_id = emu.create_registration(REG_TYPE)["RegistrationId"]
     store = MemoryStore()
-    with serve(emu, faults=Faults(drop_rate=1.0)) as url:
-        api = http_api(url, attempts=1)
-        try:
-            with pytest.raises(ApiUnavailable):
-                Synchronizer(api, store).sync()
-            assert store.ids() == []
-            with pytest.raises(ApiUnavailable):
-                Synchronizer(api, store).submit(reg_id)
-        finally:
-            api.client.close()
+    with pytest.raises(ApiUnavailable):
+        Synchronizer(api, store).sync()
+    assert store.ids() == []
+    with pytest.raises(ApiUnavailable):
+        Synchronizer(api, store).submit(reg_id)
+    assert faults.injected["drop"] == 4  # two requests, each tried twice, all dropped
+    assert dict(emu.calls) == {"CreateRegistration": 1}  # no dropped request reached it
     assert store.ids() == []
     assert emu._resolve(reg_id).registration.current_version.status == VersionStatus.DRAFT

@@ -1,20 +1,17 @@
-"""Adapters implementing :class:`registration_fsm.ports.RegistrationApi`.
+"""Adapters to the real API: :class:`Boto3RegistrationApi` (needs the ``aws`` extra).
 
-``Boto3RegistrationApi`` (needs the ``aws`` extra) and ``EmulatedRegistrationApi``
-are imported on first use, so importing this package costs nothing.
+Imported on first use, so importing this package imports neither boto3 nor botocore.
+The emulator, the other implementation of the port, is :mod:`registration_fsm.emulator`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from registration_fsm.ports import RegistrationApi
-
 if TYPE_CHECKING:
     from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
-    from registration_fsm.adapters.emulator import EmulatedRegistrationApi
 
-__all__ = ["Boto3RegistrationApi", "EmulatedRegistrationApi", "RegistrationApi"]
+__all__ = ["Boto3RegistrationApi"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,8 +19,4 @@ def __getattr__(name: str) -> Any:
         from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
 
         return Boto3RegistrationApi
-    if name == "EmulatedRegistrationApi":
-        from registration_fsm.adapters.emulator import EmulatedRegistrationApi
-
-        return EmulatedRegistrationApi
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

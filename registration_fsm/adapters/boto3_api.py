@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeVar
 
 from registration_fsm.adapters.boto3_errors import require_module, translate_errors
-from registration_fsm.adapters.ids import check_registration_id
-from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN
-from registration_fsm.errors import InvalidArgument, ValidationError
+from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN, check_registration_id
+from registration_fsm.errors import ApiValidationError, InvalidArgument, InvalidArgumentType
 from registration_fsm.ports import Filter
 
 if TYPE_CHECKING:
@@ -309,13 +308,13 @@ def _unregister(events: Any, handlers: list[tuple[str, str]], handler: Any) -> N
 
 def _ids(values: Sequence[str]) -> list[str]:
     if isinstance(values, str | bytes):
-        raise InvalidArgument("registration_ids must be a sequence of ids, not a single string")
+        raise InvalidArgumentType("registration_ids must be a sequence of ids, not a single string")
     return [check_registration_id(v, "RegistrationIds") for v in values]
 
 
 def _version_numbers(values: Sequence[int]) -> list[int]:
     if isinstance(values, str | bytes):
-        raise InvalidArgument("version_numbers must be a sequence of integers")
+        raise InvalidArgumentType("version_numbers must be a sequence of integers")
     out = []
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -350,7 +349,7 @@ def _pagination(page_size: int | None) -> dict[str, int]:
 
 
 def _invalid(field: str, message: str) -> NoReturn:
-    raise ValidationError(message, reason="INVALID_PARAMETER", fields=[(field, message)])
+    raise ApiValidationError(message, reason="INVALID_PARAMETER", fields=[(field, message)])
 
 
 def _batches(values: list[T]) -> Iterator[list[T]]:

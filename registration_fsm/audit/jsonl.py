@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from registration_fsm.audit.chain import AuditHead, AuditRecord, Verdict, verify
+from registration_fsm.audit.chain import Verdict, verify
 from registration_fsm.errors import InvalidArgument, StoreError
+from registration_fsm.store.chain import AuditHead, AuditRecord
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

@@ -7,7 +7,8 @@ import sys
 import click
 
 from registration_fsm.cli.audit import audit
-from registration_fsm.cli.aws import discard, show, sync, wait
+from registration_fsm.cli.aws import show, sync, wait
+from registration_fsm.cli.commands import create, create_version, delete, discard, submit
 from registration_fsm.cli.demo import demo
 from registration_fsm.cli.diagram import diagram
 from registration_fsm.cli.emulator import emulator
@@ -20,7 +21,10 @@ def cli() -> None:
     """Model, emulate and follow AWS End User Messaging SMS registrations."""
 
 
-for command in (demo, emulator, sync, show, discard, wait, diagram, audit):
+for command in (
+    demo, emulator, sync, show, wait, create, submit, create_version, discard, delete, diagram,
+    audit,
+):  # fmt: skip
     cli.add_command(command)
 
 

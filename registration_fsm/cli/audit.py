@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 
-@click.group()
+@click.group(short_help="Export or verify the hash-chained audit trail.")
 def audit() -> None:
     """Export or verify the hash-chained audit trail of a store."""
 
 
-@audit.command()
+@audit.command(short_help="Verify an export or a store; exit 1 if tampered.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def verify(path: Path, as_json: bool) -> None:
@@ -40,7 +40,7 @@ def verify(path: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
-@audit.command()
+@audit.command(short_help="Export a store's audit trail as JSON Lines.")
 @click.option("--store", "store_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The SQLite store to export from.")  # fmt: skip

@@ -20,13 +20,13 @@ from registration_fsm.cli.output import (
     timeline_line,
     to_json,
 )
-from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy, require_reason
+from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LifecyclePolicy
 
 DEFAULT_STORE = "registration-fsm.db"
 
 
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--endpoint-url, --region, --profile and --store."""
+    """--endpoint-url, --region, --profile, --connect-timeout, --read-timeout and --store."""
 
     @click.option(
         "--endpoint-url",
@@ -35,6 +35,20 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     @click.option("--region", envvar="AWS_REGION", help="AWS region (default: boto3's).")
     @click.option("--profile", envvar="AWS_PROFILE", help="boto3 credentials profile.")
+    @click.option(
+        "--connect-timeout",
+        default=10.0,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True, max=3600),
+        help="Seconds to wait for a connection to the API.",
+    )
+    @click.option(
+        "--read-timeout",
+        default=30.0,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True, max=3600),
+        help="Seconds to wait for each answer of the API.",
+    )
     @click.option(
         "--store",
         "store_path",
@@ -52,17 +66,25 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def make_synchronizer(
-    endpoint_url: str | None, region: str | None, profile: str | None, store_path: Path
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    connect_timeout: float,
+    read_timeout: float,
+    store_path: Path,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
 ) -> Synchronizer:
-    """A Synchronizer over boto3 and an SQLite store."""
-    from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
-    from registration_fsm.store.sqlite import SQLiteStore
-    from registration_fsm.sync import Synchronizer
+    """A Synchronizer over boto3 and an SQLite store (the CLI's one wiring of parts)."""
+    from registration_fsm import Boto3RegistrationApi, SQLiteStore, Synchronizer
 
     api = Boto3RegistrationApi.from_config(
-        profile=profile, region=region, endpoint_url=endpoint_url
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
     )
-    return Synchronizer(api, SQLiteStore(store_path))
+    return Synchronizer(api, SQLiteStore(store_path), policy=policy)
 
 
 @contextmanager
@@ -84,7 +106,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
         yield progress
 
 
-@click.command()
+@click.command(short_help="Pull registrations from the API into the local store.")
 @api_options
 @click.option("--id", "ids", multiple=True, help="Only this registration (repeatable).")
 @click.option("--full", is_flag=True, help="Describe every registration, changed or not.")
@@ -93,13 +115,20 @@ def sync(
     endpoint_url: str | None,
     region: str | None,
     profile: str | None,
+    connect_timeout: float,
+    read_timeout: float,
     store_path: Path,
     ids: tuple[str, ...],
     full: bool,
     as_json: bool,
 ) -> None:
-    """Pull registrations from the API into the local store and print what changed."""
-    syncer = make_synchronizer(endpoint_url, region, profile, store_path)
+    """Pull registrations from the API into the local store and print what changed.
+
+    Exits 1 when a registration could not be pulled or an --id does not exist.
+    """
+    syncer = make_synchronizer(
+        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
+    )
     with syncer.store, progress_bar("syncing") as progress:
         report = syncer.sync(list(ids) or None, full, progress=progress)
     if as_json:
@@ -111,16 +140,24 @@ def sync(
             click.echo(f"  anomaly: {anomaly}")
         for registration_id, error in report.failed.items():
             click.echo(f"  failed {registration_id}: {error}")
+        for registration_id in report.not_found:
+            click.echo(f"  not found {registration_id}")
         calls = ", ".join(f"{k} {v}" for k, v in report.api_calls.items()) or "none"
         click.echo(
             f"{len(report.changed)} changed, {len(report.unchanged)} unchanged, "
-            f"{len(report.deleted)} deleted, {len(report.failed)} failed; API calls: {calls}"
+            f"{len(report.deleted)} deleted, {len(report.not_found)} not found, "
+            f"{len(report.failed)} failed; API calls: {calls}"
         )
-    if report.failed:  # the state of the others was saved; say so in the exit status
+    # The others were saved; the exit status says that not everything asked for was.
+    if report.not_found:
+        raise click.ClickException(
+            f"no such registration on the API: {', '.join(report.not_found)}"
+        )
+    if report.failed:
         raise click.ClickException(f"{len(report.failed)} registration(s) could not be pulled")
 
 
-@click.command()
+@click.command(short_help="Show local registrations (and their events).")
 @click.option("--store", "store_path", default=DEFAULT_STORE, show_default=True,
               envvar="REGISTRATION_FSM_STORE", type=click.Path(dir_okay=False, path_type=Path),
               help="SQLite file holding the local state.")  # fmt: skip
@@ -161,39 +198,7 @@ def show(
             click.echo(timeline_line(event))
 
 
-@click.command()
-@api_options
-@click.option(
-    "--registration-id", required=True, help="The registration whose current version to discard."
-)
-@click.option("--reason", required=True, help="Why (recorded with the event).")
-@click.option("--actor", default=None, help="Who is discarding (recorded with the event).")
-@click.option(
-    "--allow-draft", is_flag=True, help="Also allow discarding a DRAFT (undocumented by AWS)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the event as JSON.")
-def discard(
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
-    store_path: Path,
-    registration_id: str,
-    reason: str,
-    actor: str | None,
-    allow_draft: bool,
-    as_json: bool,
-) -> None:
-    """Discard a registration's current version, after the local guards allow it."""
-    syncer = make_synchronizer(endpoint_url, region, profile, store_path)
-    policy = DiscardPolicy.allow_draft() if allow_draft else DEFAULT_DISCARD_POLICY
-    with syncer.store:
-        event = syncer.discard(
-            registration_id, actor=actor, reason=reason, guards=[require_reason], policy=policy
-        )
-    click.echo(to_json(event.to_dict()) if as_json else timeline_line(event))
-
-
-@click.command()
+@click.command(short_help="Poll a registration until it reaches a status.")
 @api_options
 @click.option("--registration-id", required=True, help="The registration to watch.")
 @click.option("--status", "statuses", multiple=True, required=True,
@@ -203,11 +208,18 @@ def discard(
               help="First pause between polls (grows with backoff, with jitter).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the registration as JSON.")
 def wait(
-    endpoint_url: str | None, region: str | None, profile: str | None, store_path: Path,
+    endpoint_url: str | None, region: str | None, profile: str | None,
+    connect_timeout: float, read_timeout: float, store_path: Path,
     registration_id: str, statuses: tuple[str, ...], timeout: float, poll: float, as_json: bool,
 ) -> None:  # fmt: skip
-    """Poll a registration until it reaches a status; exit 1 on timeout."""
-    syncer = make_synchronizer(endpoint_url, region, profile, store_path)
+    """Poll a registration until it reaches a status.
+
+    Exits 1 at once when the registration does not exist or can no longer reach
+    any status wanted, and after --timeout.
+    """
+    syncer = make_synchronizer(
+        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
+    )
     with syncer.store:
         registration = syncer.wait_for(registration_id, statuses, timeout=timeout, poll=poll)
     if as_json:

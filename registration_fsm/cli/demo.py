@@ -17,8 +17,9 @@ import click
 
 from registration_fsm.cli.output import registration_table, timeline_line
 from registration_fsm.domain.events import TransitionEvent
-from registration_fsm.domain.guards import GuardContext, require_reason
-from registration_fsm.errors import DiscardNotAllowed
+from registration_fsm.domain.guards import require_reason
+from registration_fsm.domain.registration import GuardContext
+from registration_fsm.errors import CommandRefused
 
 REGISTRATION_TYPE = "US_TEN_DLC_BRAND_REGISTRATION"
 
@@ -41,7 +42,7 @@ def four_eyes(ctx: GuardContext) -> str | None:
     return None
 
 
-@click.command()
+@click.command(short_help="The story of one registration, on an embedded emulator.")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
 @click.option(
     "--audit-log",
@@ -53,10 +54,12 @@ def demo(as_json: bool, audit_log: Path | None) -> None:
     """Walk one registration through its lifecycle on the embedded emulator."""
     import boto3
 
-    from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
-    from registration_fsm.adapters.emulator import EmulatedRegistrationApi
-    from registration_fsm.emulator import serve
-    from registration_fsm.sync import Synchronizer
+    from registration_fsm import (
+        Boto3RegistrationApi,
+        EmulatedRegistrationApi,
+        Synchronizer,
+        serve,
+    )
 
     say: Callable[[str], None] = (lambda _text: None) if as_json else click.echo
     log = None if audit_log is None else _open_log(audit_log)  # a bad path fails first
@@ -70,7 +73,7 @@ def demo(as_json: bool, audit_log: Path | None) -> None:
         syncer.subscribe(_json_line if as_json else _timeline_line)
         say(f"Emulator at {url}; a real boto3 client and the sync paths drive it.\n")
         say(f"CreateRegistration {REGISTRATION_TYPE}")
-        rid = syncer.create(REGISTRATION_TYPE).id
+        rid = syncer.create(REGISTRATION_TYPE, actor="alice", metadata={"ticket": "CMP-101"}).id
 
         def aws(trigger: str, **details: object) -> None:
             emulated.advance(rid, trigger, **details)
@@ -85,11 +88,14 @@ def demo(as_json: bool, audit_log: Path | None) -> None:
         guards = [require_reason, four_eyes]
         try:
             syncer.discard(rid, actor="alice", reason="wrong EIN", guards=guards)
-        except DiscardNotAllowed as refusal:
-            say(f"  discard by alice refused ({refusal.reason}):")
-            for failed in refusal.failed_guards:
-                say(f"    - {failed.name}: {failed.message}")
-        syncer.discard(rid, actor="carol", reason="wrong EIN", guards=guards)
+        except CommandRefused as refused:
+            say(f"  discard by alice refused ({refused.reason}):")
+            for refusal in refused.refusals:
+                say(f"    - {refusal.name}: {refusal.message}")
+        syncer.discard(
+            rid, actor="carol", reason="wrong EIN", metadata={"approved_by": "carol"},
+            guards=guards,
+        )  # fmt: skip
         syncer.create_version(rid, actor="alice")
         syncer.submit(rid, actor="alice")
         aws("begin_review")

@@ -44,7 +44,7 @@ SUFFIX_FORMATS = {
 }
 
 
-@click.command()
+@click.command(short_help="Draw the lifecycle: Mermaid, DOT, SVG or PNG.")
 @click.option(
     "--format",
     "fmt",
@@ -67,22 +67,38 @@ SUFFIX_FORMATS = {
     default=None,
     help="JSON of a registration or a version (- for stdin): mark its status and path.",
 )
-@click.option("--show-guards", is_flag=True, help="Annotate discard edges with their guards.")
-@click.option("--show-cause", is_flag=True, help="Mark customer and AWS edges.")
+@click.option(
+    "--show-guards",
+    is_flag=True,
+    help="Annotate edges with the checks besides the table (current version, "
+    "registration open, the policy of optional edges).",
+)
+@click.option("--show-initiator", is_flag=True, help="Mark customer and AWS edges.")
 @click.option("--show-inferred", is_flag=True, help="Mark edges AWS does not document.")
 def diagram(
     fmt: str | None,
     output: Path | None,
     highlight_file: str | None,
     show_guards: bool,
-    show_cause: bool,
+    show_initiator: bool,
     show_inferred: bool,
 ) -> None:
     """Draw the registration-version lifecycle (optionally one version's path through it)."""
     from registration_fsm.diagrams import render, to_dot, to_mermaid
 
-    if fmt is None:
-        fmt = SUFFIX_FORMATS.get(output.suffix.lower(), "mermaid") if output else "mermaid"
+    implied = SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
+    if output is not None and output.suffix and implied is None:
+        raise click.BadParameter(
+            f"{output.name}: unknown extension {output.suffix!r}; use one of "
+            f"{', '.join(sorted(SUFFIX_FORMATS))}",
+            param_hint="--output",
+        )
+    if fmt is not None and implied is not None and fmt != implied:
+        raise click.BadParameter(
+            f"{output.name if output else ''} is a {implied} file name, but --format is {fmt}",
+            param_hint="--output",
+        )
+    fmt = fmt or implied or "mermaid"
     if fmt in BINARY_FORMATS and output is None and sys.stdout.isatty():
         raise click.UsageError(
             f"refusing to write {fmt.upper()} to a terminal; use --output FILE or redirect stdout"
@@ -92,7 +108,7 @@ def diagram(
         data = render(
             "png" if fmt == "png" else "svg",
             show_guards=show_guards,
-            show_cause=show_cause,
+            show_initiator=show_initiator,
             show_inferred=show_inferred,
             highlight=highlight,
         )
@@ -100,7 +116,7 @@ def diagram(
         to_text = to_mermaid if fmt == "mermaid" else to_dot
         text = to_text(
             show_guards=show_guards,
-            show_cause=show_cause,
+            show_initiator=show_initiator,
             show_inferred=show_inferred,
             highlight=highlight,
         )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 import click
@@ -12,7 +9,10 @@ import click
 from registration_fsm.cli.output import to_json
 
 
-@click.group(invoke_without_command=True)
+@click.group(
+    invoke_without_command=True,
+    short_help="Serve the emulator over HTTP; `advance` plays AWS.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=4566, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")  # fmt: skip
@@ -40,29 +40,38 @@ def emulator(
     """  # fmt: skip
     if ctx.invoked_subcommand is not None:
         return
-    from registration_fsm.adapters.emulator import EmulatedRegistrationApi, Faults, run_forever
+    from registration_fsm import EmulatedRegistrationApi, Faults, run_forever
 
     faults = Faults(seed=seed or 0, latency=latency, throttle_rate=throttle_rate,
                     error_rate=error_rate, drop_rate=drop_rate)  # fmt: skip
     run_forever(host, port, faults=faults, api=EmulatedRegistrationApi(seed=seed))
 
 
-@emulator.command()
+@emulator.command(short_help="Apply an AWS-side trigger on a served emulator.")
 @click.option("--endpoint-url", required=True, envvar="AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2",
               help="The running emulator's URL.")  # fmt: skip
 @click.option("--denied-reason", "denied", multiple=True, metavar="REASON:TEXT",
               help="For deny: a denied reason (repeatable).")  # fmt: skip
 @click.option("--feedback", default=None, help="For deny: AWS review feedback.")
+@click.option("--timeout", default=30.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True, max=3600),
+              help="Seconds to wait for the emulator's answer.")  # fmt: skip
 @click.argument("registration_id")
 @click.argument("trigger")
 def advance(
     endpoint_url: str,
     denied: tuple[str, ...],
     feedback: str | None,
+    timeout: float,
     registration_id: str,
     trigger: str,
 ) -> None:
-    """Apply an AWS-side TRIGGER (begin_review, approve, deny, revoke...) to a registration."""
+    """Apply an AWS-side TRIGGER (begin_review, approve, deny, revoke...) to a registration.
+
+    Prints the events the emulator applied; a refusal exits 1 with the API's error.
+    """
+    from registration_fsm import EmulatorClient
+
     details: dict[str, Any] = {}
     if denied:
         details["denied_reasons"] = [
@@ -71,34 +80,9 @@ def advance(
         ]
     if feedback is not None:
         details["feedback"] = feedback
-    body = {"RegistrationId": registration_id, "Trigger": trigger, "Details": details}
-    click.echo(to_json(control(endpoint_url, "Advance", body)))
-
-
-def control(endpoint_url: str, operation: str, body: dict[str, Any]) -> Any:
-    """Call an emulator control operation; a refusal becomes a ClickException."""
     try:
-        request = urllib.request.Request(
-            endpoint_url,
-            data=json.dumps(body).encode(),
-            headers={
-                "X-Amz-Target": f"RegistrationFsmEmulator.{operation}",
-                "Content-Type": "application/x-amz-json-1.0",
-            },
-            method="POST",
-        )
-    except ValueError as err:  # urllib refuses a malformed URL
-        raise click.BadParameter(f"{endpoint_url!r}: {err}", param_hint="--endpoint-url") from None
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        try:
-            payload = json.loads(err.read() or b"{}")
-        except ValueError:
-            payload = {}
-        raise click.ClickException(
-            f"{payload.get('__type', err.code)}: {payload.get('message', err.reason)}"
-        ) from None
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        raise click.ClickException(f"cannot reach the emulator at {endpoint_url}: {err}") from None
+        client = EmulatorClient(endpoint_url, timeout=timeout)
+    except ValueError as err:  # InvalidArgument, or urllib's own (an unclosed "[" of IPv6)
+        raise click.BadParameter(str(err), param_hint="--endpoint-url") from None
+    events = client.advance(registration_id, trigger, **details)
+    click.echo(to_json({"Events": [event.to_dict() for event in events]}))

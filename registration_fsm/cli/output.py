@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from registration_fsm.domain.events import EventCause, TransitionEvent
-from registration_fsm.domain.lifecycle import RULES
+from registration_fsm.domain.events import Origin, TransitionEvent
+from registration_fsm.domain.lifecycle import LIFECYCLE
 from registration_fsm.domain.registration import Registration
 
 
@@ -24,24 +23,27 @@ def _default(value: Any) -> Any:
 
 
 def who(event: TransitionEvent) -> str:
-    """Who caused an event: the actor, else customer/AWS from the lifecycle table."""
+    """Who caused an event: the actor, else customer/AWS from the lifecycle's triggers."""
     if event.actor:
         return event.actor
-    causes = {t.cause.value for t in RULES if t.trigger == event.trigger}
-    base = "/".join(sorted(causes)) or "api"
-    return base if event.cause == EventCause.LOCAL else f"{base} (seen by sync)"
+    trigger = LIFECYCLE.triggers.get(event.trigger)
+    base = "api" if trigger is None else trigger.initiator.value
+    return base if event.origin == Origin.LOCAL else f"{base} (seen by sync)"
 
 
 def timeline_line(event: TransitionEvent) -> str:
     """One aligned line of a timeline."""
     src = "(new)" if event.source is None else str(event.source)
     move = f"{src} -> {event.dest}"
+    subject = "reg" if event.version_number is None else f"v{event.version_number}"
     line = (
-        f"  {event.timestamp:%Y-%m-%d %H:%M:%S}Z  v{event.version_number:<3} {move:<40} "
+        f"  {event.timestamp:%Y-%m-%d %H:%M:%S}Z  {subject:<4} {move:<40} "
         f"{event.trigger:<14} {who(event)}"
     )
     if event.reason:
         line += f'  "{event.reason}"'
+    if event.metadata:
+        line += "  [" + ", ".join(f"{k}={v}" for k, v in sorted(event.metadata.items())) + "]"
     if event.anomaly:
         line += f"  [anomaly: {event.anomaly}]"
     return line
@@ -61,6 +63,10 @@ def registration_table(reg: Registration) -> list[str]:
             f"{api.removesuffix('Timestamp')} {t:%Y-%m-%d %H:%M}" for api, t in v.history.items()
         )
         lines.append(f"  v{n:<3} {v.status!s:<23} {stamps}")
+        for denied in v.denied_reasons:
+            lines.append(f"        denied: {denied.reason}: {denied.short_description}")
+        if v.feedback is not None:
+            lines.append(f"        feedback: {v.feedback}")
     return lines
 
 
@@ -75,8 +81,3 @@ def registration_json(reg: Registration) -> dict[str, Any]:
         "RegistrationVersions": reg.versions_to_api(),
         "Anomalies": [str(a) for a in reg.anomalies],
     }
-
-
-def events_json(events: Iterable[TransitionEvent]) -> list[dict[str, Any]]:
-    """Events as JSON-ready dicts."""
-    return [e.to_dict() for e in events]

@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from registration_fsm.diagrams.mermaid import edge_label
-from registration_fsm.diagrams.model import DiagramModel, Edge, State, build_model
-from registration_fsm.domain.lifecycle import Cause
+from registration_fsm.diagrams.model import DiagramModel, DrawnEdge, State, build_model
+from registration_fsm.domain.lifecycle import DEFAULT_POLICY, Initiator, LifecyclePolicy
 
 if TYPE_CHECKING:
     from registration_fsm.diagrams.model import Highlight
 
 #: The start pseudo-state's node id.
 START = "__start__"
-CAUSE_COLOR = {Cause.CUSTOMER: "#1f6fb4", Cause.AWS: "#d9730d"}
+INITIATOR_COLOR = {Initiator.CUSTOMER: "#1f6fb4", Initiator.AWS: "#d9730d"}
 PATH_COLOR = "#b71c1c"
 
 
@@ -47,16 +47,20 @@ def _node(state: State) -> str:
 
 
 def _edge(
-    edge: Edge, ids: dict[str, str], show_guards: bool, show_cause: bool, show_inferred: bool
+    edge: DrawnEdge,
+    ids: dict[str, str],
+    show_guards: bool,
+    show_initiator: bool,
+    show_inferred: bool,
 ) -> str:
     src = START if edge.source is None else ids[edge.source]
     label = edge_label(
-        edge, show_guards=show_guards, show_cause=show_cause, show_inferred=show_inferred
+        edge, show_guards=show_guards, show_initiator=show_initiator, show_inferred=show_inferred
     )
-    color = CAUSE_COLOR[edge.cause] if show_cause else None
+    color = INITIATOR_COLOR[edge.initiator] if show_initiator else None
     if edge.on_path:
         color = PATH_COLOR
-    dashed = show_inferred and not edge.documented
+    dashed = show_inferred and not edge.edge.documented
     return f"  {quote(src)} -> {quote(ids[edge.dest])}" + _attrs(
         label=label,
         color=color,
@@ -66,9 +70,9 @@ def _edge(
     )
 
 
-def _legend(show_cause: bool, show_inferred: bool) -> str | None:
+def _legend(show_initiator: bool, show_inferred: bool) -> str | None:
     parts = []
-    if show_cause:
+    if show_initiator:
         parts.append("blue: customer, orange: AWS")
     if show_inferred:
         parts.append("dashed: inferred (undocumented)")
@@ -79,20 +83,21 @@ def render_model(
     model: DiagramModel,
     *,
     show_guards: bool = False,
-    show_cause: bool = False,
+    show_initiator: bool = False,
     show_inferred: bool = False,
 ) -> str:
     """DOT text for a :class:`DiagramModel`."""
     ids = {s.status: s.id for s in model.states}
     lines = [
         "digraph registration_version_lifecycle {",
-        "  graph" + _attrs(rankdir="TB", label=_legend(show_cause, show_inferred), labelloc="b"),
+        "  graph"
+        + _attrs(rankdir="TB", label=_legend(show_initiator, show_inferred), labelloc="b"),
         '  node [shape="box", style="rounded", fontname="Helvetica"]',
         '  edge [fontname="Helvetica", fontsize="10"]',
         f'  {quote(START)} [shape="point", width="0.2", label=""]',
     ]
     lines += [_node(s) for s in model.states]
-    lines += [_edge(e, ids, show_guards, show_cause, show_inferred) for e in model.edges]
+    lines += [_edge(e, ids, show_guards, show_initiator, show_inferred) for e in model.edges]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -100,15 +105,16 @@ def render_model(
 def to_dot(
     *,
     show_guards: bool = False,
-    show_cause: bool = False,
+    show_initiator: bool = False,
     show_inferred: bool = False,
     highlight: Highlight = None,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
 ) -> str:
     """The lifecycle as Graphviz DOT text; options as for :func:`to_mermaid`."""
     return render_model(
-        build_model(highlight),
+        build_model(highlight, policy=policy),
         show_guards=show_guards,
-        show_cause=show_cause,
+        show_initiator=show_initiator,
         show_inferred=show_inferred,
     )
 

@@ -1,7 +1,7 @@
 """Mermaid ``stateDiagram-v2`` text for the lifecycle.
 
 Mermaid state diagrams cannot style single transitions, so the options mark
-edges in their labels: ``«customer»``/``«AWS»`` (``show_cause``), ``(inferred)``
+edges in their labels: ``«customer»``/``«AWS»`` (``show_initiator``), ``(inferred)``
 (``show_inferred``), ``[guards]`` (``show_guards``) and ``(n)`` for the n-th step
 of a highlighted path. Highlighted states get the ``current``/``visited`` classes.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from registration_fsm.diagrams.model import DiagramModel, Edge, State, build_model
-from registration_fsm.domain.lifecycle import Cause
+from registration_fsm.diagrams.model import DiagramModel, DrawnEdge, State, build_model
+from registration_fsm.domain.lifecycle import DEFAULT_POLICY, Initiator, LifecyclePolicy
 
 if TYPE_CHECKING:
     from registration_fsm.diagrams.model import Highlight
@@ -23,20 +23,22 @@ CLASS_DEFS = {
     "current": "fill:#ffd54f,stroke:#e65100,stroke-width:3px,font-weight:bold",
     "visited": "fill:#fff3c4,stroke:#f9a825",
 }
-CAUSE_TEXT = {Cause.CUSTOMER: "«customer»", Cause.AWS: "«AWS»"}
+INITIATOR_TEXT = {Initiator.CUSTOMER: "«customer»", Initiator.AWS: "«AWS»"}
 
 
-def edge_label(edge: Edge, *, show_guards: bool, show_cause: bool, show_inferred: bool) -> str:
+def edge_label(
+    edge: DrawnEdge, *, show_guards: bool, show_initiator: bool, show_inferred: bool
+) -> str:
     """The text shown on an edge (shared with the DOT writer)."""
     parts = []
     if edge.step is not None:
         parts.append(f"({edge.step})")
-    if show_cause:
-        parts.append(CAUSE_TEXT[edge.cause])
+    if show_initiator:
+        parts.append(INITIATOR_TEXT[edge.initiator])
     parts.append(edge.label)
     if show_guards and edge.guards:
         parts.append("[" + ", ".join(edge.guards) + "]")
-    if show_inferred and not edge.documented:
+    if show_inferred and not edge.edge.documented:
         parts.append("(inferred)")
     return " ".join(parts)
 
@@ -58,7 +60,7 @@ def render_model(
     model: DiagramModel,
     *,
     show_guards: bool = False,
-    show_cause: bool = False,
+    show_initiator: bool = False,
     show_inferred: bool = False,
 ) -> str:
     """Mermaid text for a :class:`DiagramModel`."""
@@ -68,7 +70,7 @@ def render_model(
     for e in model.edges:
         src = PSEUDO if e.source is None else ids[e.source]
         label = edge_label(
-            e, show_guards=show_guards, show_cause=show_cause, show_inferred=show_inferred
+            e, show_guards=show_guards, show_initiator=show_initiator, show_inferred=show_inferred
         )
         lines.append(f"    {src} --> {ids[e.dest]}: {_text(label)}")
     lines += [f"    {s.id} --> {PSEUDO}" for s in model.states if s.terminal]
@@ -86,21 +88,23 @@ def render_model(
 def to_mermaid(
     *,
     show_guards: bool = False,
-    show_cause: bool = False,
+    show_initiator: bool = False,
     show_inferred: bool = False,
     highlight: Highlight = None,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
 ) -> str:
     """The lifecycle as a Mermaid ``stateDiagram-v2``.
 
-    ``show_guards`` annotates the discard edges with their guards, ``show_cause``
-    marks customer and AWS edges, ``show_inferred`` marks undocumented edges and
-    ``highlight`` (a version, or a registration's current version) marks its
-    status and the path its history took.
+    ``show_guards`` annotates edges with the checks they pass besides the table
+    (current version, registration open, the ``policy`` for optional edges),
+    ``show_initiator`` marks customer and AWS edges, ``show_inferred`` marks
+    undocumented edges and ``highlight`` (a version, or a registration's current
+    version) marks its status and the path its history took.
     """
     return render_model(
-        build_model(highlight),
+        build_model(highlight, policy=policy),
         show_guards=show_guards,
-        show_cause=show_cause,
+        show_initiator=show_initiator,
         show_inferred=show_inferred,
     )
 

@@ -1,8 +1,9 @@
 """The lifecycle as a small graph model that the Mermaid and DOT writers share.
 
-:func:`build_model` expands :data:`~registration_fsm.domain.lifecycle.LIFECYCLE`
-into one :class:`Edge` per (source, dest, trigger, when) and one :class:`State`
-per status, and optionally marks the path a version's history took.
+:func:`build_model` draws each edge of :data:`~registration_fsm.domain.lifecycle.LIFECYCLE`
+as one :class:`DrawnEdge` (the lifecycle's ``Edge``, its checks, whether the policy
+drawn enables it) and each status as one :class:`State`, and optionally marks the
+path a version's history took.
 """
 
 from __future__ import annotations
@@ -14,27 +15,22 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from registration_fsm.domain.guards import (
-    DEFAULT_DISCARD_POLICY,
-    builtin_discard_guards,
-    guard_name,
+from registration_fsm.domain.history import STATUS_OF_STAMP
+from registration_fsm.domain.lifecycle import (
+    DEFAULT_POLICY,
+    LIFECYCLE,
+    Edge,
+    Initiator,
+    LifecyclePolicy,
 )
-from registration_fsm.domain.lifecycle import LIFECYCLE, RULES, Cause, Transition
 from registration_fsm.domain.statuses import VersionStatus
-from registration_fsm.errors import InvalidArgument
+from registration_fsm.errors import InvalidArgumentType
 
 if TYPE_CHECKING:
     from registration_fsm.domain.registration import Registration
     from registration_fsm.domain.version import RegistrationVersion
 
     Highlight = RegistrationVersion | Registration | None
-
-#: How each built-in discard guard reads on a diagram; ``{source}`` is the edge's source.
-GUARD_TEXT: dict[str, str] = {
-    "is_current_version": "current version",
-    "status_is_discardable": "status {source}",
-    "registration_is_open": "registration open",
-}
 
 
 @attrs.frozen
@@ -57,24 +53,29 @@ class State:
 
 
 @attrs.frozen
-class Edge:
-    """One transition: ``source`` is None for the creating edge (from the start)."""
+class DrawnEdge:
+    """One lifecycle :class:`~registration_fsm.Edge` as drawn: ids, checks, path step."""
 
+    edge: Edge
+    #: The source state's id (None: the start, for the creating edge) and the dest's.
     source: str | None
     dest: str
-    trigger: str
-    cause: Cause
-    documented: bool
-    when: str | None = None
-    #: The discard guards, e.g. ``("current version", "status SUBMITTED", ...)``.
+    #: Checks shown with ``show_guards``: ``("current version", "registration open")``.
     guards: tuple[str, ...] = ()
+    #: False when the policy drawn leaves this optional edge off.
+    enabled: bool = True
     #: 1-based step on the highlighted path, or None when off the path.
     step: int | None = None
 
     @property
     def label(self) -> str:
         """The trigger, with its ``when`` detail: ``submit (aws_review)``."""
-        return self.trigger if self.when is None else f"{self.trigger} ({self.when})"
+        return self.edge.label
+
+    @property
+    def initiator(self) -> Initiator:
+        """Who fires the edge's trigger."""
+        return LIFECYCLE.triggers[self.edge.trigger].initiator
 
     @property
     def on_path(self) -> bool:
@@ -84,10 +85,10 @@ class Edge:
 
 @attrs.frozen
 class DiagramModel:
-    """States (table order) and edges (table order, sources sorted)."""
+    """States (status order) and edges (the lifecycle table's order)."""
 
     states: tuple[State, ...]
-    edges: tuple[Edge, ...]
+    edges: tuple[DrawnEdge, ...]
 
     def state(self, status: str) -> State:
         """The state for a raw status string."""
@@ -103,48 +104,42 @@ def unknown_state_id(status: str, taken: Sequence[str] = ()) -> str:
     return out
 
 
-def discard_guards(source: VersionStatus) -> tuple[str, ...]:
-    """The built-in discard guards as short texts, for an edge from ``source``."""
-    out = []
-    for guard in builtin_discard_guards(DEFAULT_DISCARD_POLICY):
-        name = guard_name(guard)
-        text = GUARD_TEXT.get(name, name.replace("_", " ")).format(source=source)
-        if name == "status_is_discardable" and source not in DEFAULT_DISCARD_POLICY.discardable:
-            text += " if DiscardPolicy allows it"
-        out.append(text)
+def checks(edge: Edge, policy: LifecyclePolicy = DEFAULT_POLICY) -> tuple[str, ...]:
+    """The checks besides the table that an edge passes, as short texts for a diagram."""
+    out: list[str] = []
+    if LIFECYCLE.triggers[edge.trigger].operation is not None and edge.source is not None:
+        out.append("current version")
+    if edge.source is not None:
+        out.append("registration open")
+    if edge.optional:
+        out.append("on by policy" if policy.allows(edge) else "off by policy")
     return tuple(out)
 
 
-def _edges(transitions: Sequence[Transition]) -> list[Edge]:
-    order = {s: i for i, s in enumerate(VersionStatus)}
-    out: list[Edge] = []
-    seen: set[tuple[str | None, str, str, str | None]] = set()
-    for t in transitions:
-        sources: list[VersionStatus | None] = [*sorted(t.sources, key=order.__getitem__)]
-        for src in sources or [None]:
-            key = (src, str(t.dest), t.trigger, t.when)
-            if key in seen:
-                continue
-            seen.add(key)
-            guards = discard_guards(src) if t.trigger == "discard" and src is not None else ()
-            out.append(
-                Edge(None if src is None else str(src), str(t.dest), t.trigger, t.cause,
-                     t.documented, t.when, guards)
-            )  # fmt: skip
-    return out
+def _edges(policy: LifecyclePolicy) -> list[DrawnEdge]:
+    return [
+        DrawnEdge(
+            e,
+            None if e.source is None else str(e.source),
+            str(e.dest),
+            checks(e, policy),
+            policy.allows(e),
+        )
+        for e in LIFECYCLE
+    ]
 
 
 def history_path(version: RegistrationVersion) -> list[str]:
     """The statuses a version passed through, oldest first.
 
     Orders the stamped history members by time (ties keep lifecycle order), maps
-    them to statuses with ``RULES.status_of_stamp`` and ends with the current
+    them to statuses and ends with the current
     status if the history does not (REQUIRES_OFFLINE_REVIEW has no stamp).
     """
     stamped = sorted(
-        (at, i, RULES.status_of_stamp[field])
+        (at, i, STATUS_OF_STAMP[field])
         for i, (field, at) in enumerate(version.history.items())
-        if field in RULES.status_of_stamp
+        if field in STATUS_OF_STAMP
     )
     path = [str(status) for _at, _i, status in stamped]
     if not path or path[-1] != version.status:
@@ -160,19 +155,19 @@ def _resolve(highlight: object) -> RegistrationVersion | None:
         return highlight
     if isinstance(highlight, Registration):
         return highlight.current_version
-    raise InvalidArgument(
+    raise InvalidArgumentType(
         f"highlight must be a RegistrationVersion, a Registration or None, got {highlight!r}"
     )
 
 
-def _mark_path(edges: list[Edge], path: list[str]) -> None:
+def _mark_path(edges: list[DrawnEdge], path: list[str]) -> None:
     """Number the edges along ``path``; fill gaps with the lifecycle's shortest route."""
     known = {str(s): s for s in VersionStatus}
     steps: list[tuple[str | None, str]] = [(None, path[0])] if path else []
     for a, b in itertools.pairwise(path):
         if a == b or a not in known or b not in known:
             continue
-        route = RULES.shortest_path(known[a], known[b])
+        route = LIFECYCLE.shortest_path(known[a], known[b])
         if route is None:
             continue
         prev = a
@@ -186,16 +181,19 @@ def _mark_path(edges: list[Edge], path: list[str]) -> None:
                 break
 
 
-def build_model(highlight: Highlight = None) -> DiagramModel:
+def build_model(
+    highlight: Highlight = None, *, policy: LifecyclePolicy = DEFAULT_POLICY
+) -> DiagramModel:
     """The lifecycle as states and edges, marking ``highlight``'s status and path.
 
     ``highlight`` may be a version or a registration (its current version). A
-    status the library does not know becomes an extra, unconnected state.
+    status the library does not know becomes an extra, unconnected state. Edges
+    the ``policy`` leaves off are marked (``enabled`` False).
     """
     version = _resolve(highlight)
-    edges = _edges(LIFECYCLE)
-    initial = str(RULES.initial.dest)
-    terminal = {str(s) for s in RULES.terminal}
+    edges = _edges(policy)
+    initial = str(LIFECYCLE.initial.dest)
+    terminal = {str(s) for s in LIFECYCLE.terminal}
     path = history_path(version) if version is not None else []
     current = None if version is None else str(version.status)
     statuses = [str(s) for s in VersionStatus]
@@ -216,12 +214,11 @@ def build_model(highlight: Highlight = None) -> DiagramModel:
 
 
 __all__ = [
-    "GUARD_TEXT",
     "DiagramModel",
-    "Edge",
+    "DrawnEdge",
     "State",
     "build_model",
-    "discard_guards",
+    "checks",
     "history_path",
     "unknown_state_id",
 ]

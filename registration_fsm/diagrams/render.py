@@ -8,7 +8,8 @@ import subprocess
 from typing import TYPE_CHECKING, Literal
 
 from registration_fsm.diagrams.dot import to_dot
-from registration_fsm.errors import InvalidArgument, RegistrationError
+from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LifecyclePolicy
+from registration_fsm.errors import GraphvizNotFound, InvalidArgument, RenderError
 
 if TYPE_CHECKING:
     from registration_fsm.diagrams.model import Highlight
@@ -21,33 +22,9 @@ DOT_ENV = "REGISTRATION_FSM_DOT"
 INSTALL_HINT = (
     "install the Graphviz system package (Debian/Ubuntu: apt-get install graphviz; "
     "Fedora: dnf install graphviz; macOS: brew install graphviz), "
-    f"or point {DOT_ENV} at the dot executable. The Python extra "
-    "(pip install 'registration-fsm[diagrams]') does not provide dot; "
-    "to_dot() and to_mermaid() need neither"
+    f"or point {DOT_ENV} at the dot executable (pip cannot install it); "
+    "to_dot() and to_mermaid() do not need it"
 )
-
-
-class DiagramError(RegistrationError):
-    """A diagram could not be produced."""
-
-
-class GraphvizNotFound(DiagramError):
-    """The Graphviz ``dot`` executable is not installed (or not where it was said to be)."""
-
-    def __init__(self, executable: str) -> None:
-        super().__init__(
-            f"cannot render: the Graphviz 'dot' executable was not found ({executable!r}); "
-            + INSTALL_HINT
-        )
-        self.executable = executable
-
-
-class RenderError(DiagramError):
-    """``dot`` ran but failed."""
-
-    def __init__(self, message: str, *, returncode: int | None = None) -> None:
-        super().__init__(message)
-        self.returncode = returncode
 
 
 def find_dot(executable: str | None = None) -> str:
@@ -55,7 +32,7 @@ def find_dot(executable: str | None = None) -> str:
     wanted = executable or os.environ.get(DOT_ENV) or "dot"
     found = shutil.which(wanted)
     if found is None:
-        raise GraphvizNotFound(wanted)
+        raise GraphvizNotFound(wanted, INSTALL_HINT)
     return found
 
 
@@ -75,7 +52,7 @@ def render_dot(
             check=False,
         )
     except FileNotFoundError:
-        raise GraphvizNotFound(dot) from None
+        raise GraphvizNotFound(dot, INSTALL_HINT) from None
     except (OSError, subprocess.TimeoutExpired) as err:
         raise RenderError(f"cannot run {dot}: {err}") from err
     if done.returncode != 0 or not done.stdout:
@@ -91,9 +68,10 @@ def render(
     format: Format = "svg",
     *,
     show_guards: bool = False,
-    show_cause: bool = False,
+    show_initiator: bool = False,
     show_inferred: bool = False,
     highlight: Highlight = None,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
     executable: str | None = None,
 ) -> bytes:
     """The lifecycle diagram as SVG or PNG bytes (options as for :func:`to_dot`).
@@ -103,9 +81,10 @@ def render(
     """
     text = to_dot(
         show_guards=show_guards,
-        show_cause=show_cause,
+        show_initiator=show_initiator,
         show_inferred=show_inferred,
         highlight=highlight,
+        policy=policy,
     )
     return render_dot(text, format, executable=executable)
 
@@ -113,10 +92,7 @@ def render(
 __all__ = [
     "DOT_ENV",
     "FORMATS",
-    "DiagramError",
     "Format",
-    "GraphvizNotFound",
-    "RenderError",
     "find_dot",
     "render",
     "render_dot",

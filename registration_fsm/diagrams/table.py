@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-from registration_fsm.domain.lifecycle import LIFECYCLE, RULES
+from registration_fsm.domain.history import STAMP_OF
+from registration_fsm.domain.lifecycle import LIFECYCLE
 
 
 def to_markdown_table() -> str:
-    """One row per LIFECYCLE entry: trigger, from, to, stamp, cause, API call, source."""
+    """One row per edge of LIFECYCLE: from, trigger, to, stamp, initiator, API call, source."""
     rows = [
-        "| trigger | from | to | history field | caused by | API operation | AWS source |",
+        "| from | trigger | to | history field | fired by | API operation | AWS source |",
         "|---|---|---|---|---|---|---|",
     ]
-    for t in LIFECYCLE:
-        sources = ", ".join(sorted(t.sources)) or "(new version)"
-        trigger = f"`{t.trigger}`" + (f" with `{t.when}`" if t.when else "")
-        source = (
-            f"[documented]({t.source_link})"
-            if t.documented
-            else f"inferred ([page]({t.source_link}))"
+    for e in LIFECYCLE:
+        trigger = LIFECYCLE.triggers[e.trigger]
+        source = "(new version)" if e.source is None else str(e.source)
+        name = f"`{e.trigger}`" + (f" with `{e.when}`" if e.when else "")
+        if e.optional:
+            name += " (optional: off by default)"
+        how = f"[documented]({e.link})" if e.documented else f"inferred ([page]({e.link}))"
+        note = f" — {e.note}" if e.note else ""
+        operation = (
+            "CreateRegistration / CreateRegistrationVersion"
+            if e.source is None
+            else (trigger.operation or "—")
         )
-        note = f" — {t.note}" if t.note else ""
         rows.append(
-            f"| {trigger} | {sources} | {t.dest} | {t.stamps or '—'} | {t.cause.value} | "
-            f"{t.operation or '—'} | {source}{note} |"
+            f"| {source} | {name} | {e.dest} | {STAMP_OF[e.dest] or '—'} | "
+            f"{trigger.initiator.value} | {operation} | {how}{note} |"
         )
-    terminal = ", ".join(sorted(RULES.terminal))
+    terminal = ", ".join(sorted(LIFECYCLE.terminal))
     rows.append("")
     rows.append(f"Terminal statuses (no way out): {terminal}.")
     return "\n".join(rows)

@@ -1,4 +1,5 @@
 """The domain: statuses, the lifecycle table, the models and the guards.
 
-Imports nothing outside itself but ``attrs`` and (lazily) ``transitions``.
+Imports nothing of the package outside itself but :mod:`registration_fsm.errors`;
+of the world, ``attrs`` and (on first use) ``transitions``.
 """

@@ -6,11 +6,9 @@ from functools import lru_cache
 
 import attrs
 
-from registration_fsm.domain.history import HISTORY_FIELDS, StatusHistory
-from registration_fsm.domain.lifecycle import RULES
+from registration_fsm.domain.history import RANK, STAMP_OF, STATUS_OF_STAMP, StatusHistory
+from registration_fsm.domain.lifecycle import LIFECYCLE
 from registration_fsm.domain.statuses import VersionStatus
-
-_RANK = {api: i for i, (api, _attr) in enumerate(HISTORY_FIELDS)}
 
 
 @attrs.frozen
@@ -28,7 +26,7 @@ def history_anomalies(status: VersionStatus, history: StatusHistory) -> tuple[An
     """Check a history against its status and the lifecycle; () when consistent."""
     if status.is_unknown:
         return ()
-    stamped = sorted((when, _RANK[api], api) for api, when in history.items())
+    stamped = sorted((when, RANK[api], api) for api, when in history.items())
     return _check(status, tuple(api for _when, _rank, api in stamped))
 
 
@@ -36,19 +34,19 @@ def history_anomalies(status: VersionStatus, history: StatusHistory) -> tuple[An
 def _check(status: VersionStatus, order: tuple[str, ...]) -> tuple[Anomaly, ...]:
     """Anomalies of a status whose history fields were stamped in ``order``."""
     found: list[Anomaly] = []
-    own = RULES.stamp_of[status]
+    own = STAMP_OF[status]
     if own is not None and own not in order:
         found.append(Anomaly(own, f"status is {status} but {own} is missing"))
-    status_of = RULES.status_of_stamp
+    status_of = STATUS_OF_STAMP
     previous = VersionStatus.DRAFT
     for api_field in order:
         reached = status_of[api_field]
-        if reached not in RULES.reachable(previous):
+        if reached not in LIFECYCLE.reachable(previous):
             found.append(
                 Anomaly(api_field, f"{reached} is not reachable from {previous}: out of order")
             )
         previous = reached
-    if status not in RULES.reachable(previous):
+    if status not in LIFECYCLE.reachable(previous):
         found.append(
             Anomaly(
                 "RegistrationVersionStatus",

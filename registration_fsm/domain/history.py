@@ -1,4 +1,4 @@
-"""RegistrationVersionStatusHistory: when a version entered each status."""
+"""RegistrationVersionStatusHistory: when a version entered each status (immutable)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,35 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from registration_fsm.domain.statuses import VersionStatus
 from registration_fsm.errors import ClockError
 
-#: The API's member names, in lifecycle order, and the attribute reading each.
-HISTORY_FIELDS: tuple[tuple[str, str], ...] = (
-    ("DraftTimestamp", "draft"),
-    ("SubmittedTimestamp", "submitted"),
-    ("AwsReviewingTimestamp", "aws_reviewing"),
-    ("ReviewingTimestamp", "reviewing"),
-    ("RequiresAuthenticationTimestamp", "requires_authentication"),
-    ("ApprovedTimestamp", "approved"),
-    ("DiscardedTimestamp", "discarded"),
-    ("DeniedTimestamp", "denied"),
-    ("RevokedTimestamp", "revoked"),
-    ("ArchivedTimestamp", "archived"),
+V = VersionStatus
+
+#: The API's member names, in lifecycle order, the attribute reading each, and the
+#: status whose arrival it records. REQUIRES_OFFLINE_REVIEW has no member.
+HISTORY_FIELDS: tuple[tuple[str, str, VersionStatus], ...] = (
+    ("DraftTimestamp", "draft", V.DRAFT),
+    ("SubmittedTimestamp", "submitted", V.SUBMITTED),
+    ("AwsReviewingTimestamp", "aws_reviewing", V.AWS_REVIEWING),
+    ("ReviewingTimestamp", "reviewing", V.REVIEWING),
+    ("RequiresAuthenticationTimestamp", "requires_authentication", V.REQUIRES_AUTHENTICATION),
+    ("ApprovedTimestamp", "approved", V.APPROVED),
+    ("DiscardedTimestamp", "discarded", V.DISCARDED),
+    ("DeniedTimestamp", "denied", V.DENIED),
+    ("RevokedTimestamp", "revoked", V.REVOKED),
+    ("ArchivedTimestamp", "archived", V.ARCHIVED),
 )
-ATTR_OF: dict[str, str] = dict(HISTORY_FIELDS)
-API_OF: dict[str, str] = {attr: api for api, attr in HISTORY_FIELDS}
+ATTR_OF: Mapping[str, str] = {api: attr for api, attr, _ in HISTORY_FIELDS}
+#: The member stamped on arrival in each known status (None: it has none).
+STAMP_OF: Mapping[VersionStatus, str | None] = {
+    **dict.fromkeys(VersionStatus),
+    **{status: api for api, _, status in HISTORY_FIELDS},
+}
+#: The status whose arrival each member records.
+STATUS_OF_STAMP: Mapping[str, VersionStatus] = {api: s for api, _, s in HISTORY_FIELDS}
+#: Each member's position in lifecycle order (breaks ties between equal times).
+RANK: Mapping[str, int] = {api: i for i, (api, _, _) in enumerate(HISTORY_FIELDS)}
 
 
 def ensure_utc(value: datetime, what: str = "timestamp") -> datetime:
@@ -37,8 +49,9 @@ def ensure_utc(value: datetime, what: str = "timestamp") -> datetime:
 class StatusHistory:
     """When the version entered each status (aware datetimes, read as UTC; None if never).
 
-    ``draft`` is always set. A status entered twice (REVIEWING after
-    REQUIRES_AUTHENTICATION) keeps the later time, as the API does. Aware
+    Immutable: :meth:`with_stamp` returns a new history. ``draft`` is always set. A
+    status entered twice (REVIEWING after REQUIRES_AUTHENTICATION) keeps the later
+    time, as the API does. Aware
     timestamps from other zones (boto3 gives the local zone) are kept as given and
     converted to UTC when read: equality and ordering compare instants either way.
     """
@@ -60,7 +73,7 @@ class StatusHistory:
     ) -> None:
         given = locals()
         stamps: dict[str, datetime] = {}
-        for api, attr in HISTORY_FIELDS:
+        for api, attr, _ in HISTORY_FIELDS:
             value = given[attr]
             if value is None:
                 if attr == "draft":
@@ -139,11 +152,11 @@ class StatusHistory:
         value = self._stamps[api_field] = value.astimezone(UTC)
         return value
 
-    def set(self, api_field: str, value: datetime) -> None:
-        """Record ``value`` (aware) for an API member."""
+    def with_stamp(self, api_field: str, value: datetime) -> StatusHistory:
+        """A new history with ``value`` (aware) recorded for an API member."""
         if api_field not in ATTR_OF:
             raise ClockError(f"unknown history member {api_field!r}")
-        self._stamps[api_field] = ensure_utc(value, api_field)
+        return StatusHistory.trusted({**self._stamps, api_field: ensure_utc(value, api_field)})
 
     def latest(self) -> datetime:
         """The most recent timestamp recorded (UTC)."""
@@ -151,19 +164,11 @@ class StatusHistory:
 
     def items(self) -> list[tuple[str, datetime]]:
         """The recorded (API member, UTC timestamp) pairs, in lifecycle order."""
-        return [(api, t) for api, _ in HISTORY_FIELDS if (t := self.get(api)) is not None]
-
-    def raw_items(self) -> Mapping[str, datetime]:
-        """The recorded timestamps as given (aware, any zone); read-only view."""
-        return self._stamps
+        return [(api, t) for api, _, _ in HISTORY_FIELDS if (t := self.get(api)) is not None]
 
     def to_api(self) -> dict[str, Any]:
         """The boto3 shape: only the recorded members, as UTC datetimes."""
         return dict(self.items())
-
-    def copy(self) -> StatusHistory:
-        """An independent copy."""
-        return StatusHistory.trusted(dict(self._stamps))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StatusHistory):

@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timezone
 from typing import Any, TypeVar
 
-from registration_fsm.errors import InvalidApiData
+from registration_fsm.errors import (
+    InvalidApiData,
+    InvalidArgumentType,
+    InvalidRegistrationId,
+    shown,
+)
 
 E = TypeVar("E")
 
@@ -57,12 +62,19 @@ def string(value: Any, field: str) -> str:
     return value
 
 
-def registration_id(value: Any, field: str = "RegistrationId") -> str:
-    """A registration id matching the API's pattern and length."""
+def check_registration_id(value: Any, field: str = "RegistrationId") -> str:
+    """``value`` if it is a registration id (or ARN) the API accepts: the one id check.
+
+    Raises :class:`InvalidArgumentType` for a non-string (a list of ids passed as
+    one id...) and :class:`InvalidRegistrationId` for a string outside the API's
+    pattern (1-256 characters of ``[A-Za-z0-9_:/-]``), before any request is made.
+    """
     if type(value) is str and value in _VALID_IDS:
         return value
-    if not isinstance(value, str) or not REGISTRATION_ID_RE.fullmatch(value):
-        raise InvalidApiData(field, value, "expected 1-256 characters of [A-Za-z0-9_:/-]")
+    if not isinstance(value, str):
+        raise InvalidArgumentType(f"{field} must be a string, got {shown(value)}")
+    if not REGISTRATION_ID_RE.fullmatch(value):
+        raise InvalidRegistrationId(value, field)
     if type(value) is str:
         if len(_VALID_IDS) >= 4096:  # a small memo of ids already checked
             _VALID_IDS.clear()
@@ -71,6 +83,14 @@ def registration_id(value: Any, field: str = "RegistrationId") -> str:
 
 
 _VALID_IDS: set[str] = set()
+
+
+def registration_id(value: Any, field: str = "RegistrationId") -> str:
+    """A registration id in API data (:func:`check_registration_id`, as InvalidApiData)."""
+    try:
+        return check_registration_id(value, field)
+    except (InvalidRegistrationId, InvalidArgumentType):
+        raise InvalidApiData(field, value, "expected 1-256 characters of [A-Za-z0-9_:/-]") from None
 
 
 def registration_type(value: Any, field: str = "RegistrationType") -> str:

@@ -2,78 +2,183 @@
 
 Invariants: version numbers run 1..n; only the current (latest) version may be
 open; at most one version is APPROVED (approving a newer one archives the older);
-a new version needs a closed current version; submit needs a current DRAFT.
+a new version needs a closed current version; the API's commands act on the
+current version. Every change goes through a method of the aggregate; callers
+read ``versions`` through a read-only mapping of immutable versions.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Self
 
 import attrs
 
 from registration_fsm.domain import parsing as p
 from registration_fsm.domain.anomalies import Anomaly
-from registration_fsm.domain.events import EventCause, TransitionEvent, deliver
-from registration_fsm.domain.guards import (
-    DEFAULT_DISCARD_POLICY,
-    DiscardPolicy,
-    FailedGuard,
-    Guard,
-    GuardContext,
-    builtin_discard_guards,
-    check_guards,
-    evaluate,
+from registration_fsm.domain.events import (
+    Origin,
+    Subscriber,
+    TransitionEvent,
+    check_metadata,
+    check_text,
+    deliver,
 )
-from registration_fsm.domain.lifecycle import RULES
-from registration_fsm.domain.registration_status import derive_registration_status
+from registration_fsm.domain.lifecycle import (
+    DEFAULT_POLICY,
+    LIFECYCLE,
+    Edge,
+    LifecyclePolicy,
+    Trigger,
+)
 from registration_fsm.domain.statuses import (
     CLOSED_VERSION_STATUSES,
     ENDED_REGISTRATION_STATUSES,
     RegistrationStatus,
     VersionStatus,
+    derive_registration_status,
 )
-from registration_fsm.domain.version import Clock, RegistrationVersion, read_clock
+from registration_fsm.domain.version import (
+    _NO_DETAILS,
+    CREATE,
+    Clock,
+    PreparedDetails,
+    RegistrationVersion,
+    prepare_details,
+    read_clock,
+)
 from registration_fsm.errors import (
     ClockError,
-    ConflictError,
-    DiscardNotAllowed,
+    CommandRefused,
     InvalidApiData,
     InvalidArgument,
-    TransitionNotAllowed,
+    InvalidArgumentType,
+    Refusal,
+    shown,
 )
 
-_log = logging.getLogger(__name__)
+DELETE = "delete"
 
-Subscriber = Callable[[TransitionEvent], object]
 
-#: The API's ConflictException reason for a refused trigger, where it has one.
-CONFLICT_REASONS: Mapping[str, str] = {
-    "submit": "SUBMIT_REGISTRATION_VERSION_NOT_ALLOWED",
-    "discard": "DISCARD_REGISTRATION_VERSION_NOT_ALLOWED",
-}
-CREATE_NOT_ALLOWED = "CREATE_REGISTRATION_VERSION_NOT_ALLOWED"
+@attrs.frozen
+class GuardContext:
+    """What a guard sees: the registration, the version the command concerns, the
+    trigger, and who asks, why, with which metadata."""
+
+    registration: Registration
+    version: RegistrationVersion
+    trigger: str
+    actor: str | None
+    reason: str | None
+    metadata: Mapping[str, str]
+
+
+#: A guard returns None to allow, or a message saying why it refuses.
+Guard = Callable[[GuardContext], str | None]
+
+
+def guard_name(guard: Guard) -> str:
+    """A readable name for a guard callable."""
+    return getattr(guard, "__name__", None) or type(guard).__name__
+
+
+def check_guards(guards: Sequence[Guard]) -> tuple[Guard, ...]:
+    """``guards`` as a tuple of callables, or :class:`InvalidArgumentType`."""
+    if callable(guards) or isinstance(guards, str | bytes):
+        raise InvalidArgumentType(f"guards must be a sequence of callables, got {shown(guards)}")
+    for g in guards:
+        if not callable(g):
+            raise InvalidArgumentType(f"guards must be callables, got {shown(g)}")
+    return tuple(guards)
+
+
+def evaluate(guards: Iterable[Guard], ctx: GuardContext) -> list[Refusal]:
+    """Run every guard; return every refusal. A guard that raises refuses (fail closed)."""
+    out: list[Refusal] = []
+    for guard in guards:
+        name = guard_name(guard)
+        try:
+            verdict = guard(ctx)
+        except Exception as exc:
+            out.append(Refusal(name, f"guard raised {type(exc).__name__}: {exc}"))
+            continue
+        if verdict is None:
+            continue
+        if not isinstance(verdict, str) or not verdict:
+            out.append(Refusal(name, f"guard returned {verdict!r}; expected None or a message"))
+            continue
+        out.append(Refusal(name, verdict))
+    return out
+
+
+@attrs.frozen
+class _Request:
+    """A checked command: the trigger, its details and who asks."""
+
+    trigger: Trigger
+    details: PreparedDetails
+    actor: str | None
+    reason: str | None
+    metadata: Mapping[str, str]
+    guards: tuple[Guard, ...]
+    policy: LifecyclePolicy
+
+
+def _request(
+    trigger: str,
+    details: Mapping[str, Any],
+    actor: str | None,
+    reason: str | None,
+    metadata: Mapping[str, str] | None,
+    guards: Sequence[Guard],
+    policy: LifecyclePolicy,
+) -> _Request:
+    if not isinstance(policy, LifecyclePolicy):
+        raise InvalidArgumentType(f"policy must be a LifecyclePolicy, got {shown(policy)}")
+    found = LIFECYCLE.trigger(trigger)
+    return _Request(
+        found,
+        prepare_details(found, details),
+        check_text(actor, "actor"),
+        check_text(reason, "reason"),
+        check_metadata(metadata),
+        check_guards(guards),
+        policy,
+    )
+
+
+@attrs.frozen
+class _Plan:
+    """What a command would do: the version it concerns, the edge, every refusal."""
+
+    target: RegistrationVersion
+    edge: Edge | None
+    refusals: list[Refusal]
 
 
 @attrs.define(slots=True, eq=True)
 class Registration:
-    """A registration and its versions (keyed by number).
+    """A registration and its versions.
 
-    Subscribers (see :meth:`subscribe`) receive every event a local change makes.
+    Build with :meth:`new` or :meth:`from_api`. Ask "may I?" with :meth:`refusals`
+    (empty: allowed); change it with the typed commands (:meth:`submit`,
+    :meth:`create_version`, :meth:`discard`, :meth:`delete`, and AWS's side:
+    :meth:`begin_review`, :meth:`approve`, :meth:`deny`...) or :meth:`fire`.
+    Subscribers (:meth:`subscribe`) receive every event a change makes.
     ``anomalies`` lists what :meth:`from_api` found odd (not part of equality).
     """
 
-    id: str
-    arn: str
-    type: str
-    status: RegistrationStatus
-    created: datetime
-    versions: dict[int, RegistrationVersion]
-    additional_attributes: dict[str, str] = attrs.field(factory=dict)
-    anomalies: tuple[Anomaly, ...] = attrs.field(default=(), eq=False, repr=False)
+    _id: str
+    _arn: str
+    _type: str
+    _status: RegistrationStatus
+    _created: datetime
+    _versions: dict[int, RegistrationVersion]
+    _additional_attributes: dict[str, str] = attrs.field(factory=dict)
+    _anomalies: tuple[Anomaly, ...] = attrs.field(default=(), eq=False, repr=False)
     _subscribers: list[Subscriber] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False, eq=False, repr=False)
 
@@ -90,8 +195,8 @@ class Registration:
         additional_attributes: Mapping[str, str] | None = None,
     ) -> Self:
         """A new registration in CREATED with version 1 in DRAFT."""
+        p.check_registration_id(registration_id)
         try:
-            p.registration_id(registration_id)
             p.string(arn, "arn")
             p.registration_type(registration_type)
             attributes = p.string_map(additional_attributes or {}, "additional_attributes")
@@ -151,42 +256,82 @@ class Registration:
             raise InvalidApiData("RegistrationVersions", [], "at least one version is required")
         ordered = {n: parsed[n] for n in sorted(parsed)}
         self = cls(reg_id, arn, reg_type, status, created, ordered, attributes)
-        self.anomalies = _registration_anomalies(self, claimed)
+        self._anomalies = _registration_anomalies(self, claimed)
         return self
 
     def to_api(self) -> dict[str, Any]:
         """RegistrationInformation, as boto3 returns it."""
         out: dict[str, Any] = {
-            "RegistrationArn": self.arn,
-            "RegistrationId": self.id,
-            "RegistrationType": self.type,
-            "RegistrationStatus": self.status.to_api(),
+            "RegistrationArn": self._arn,
+            "RegistrationId": self._id,
+            "RegistrationType": self._type,
+            "RegistrationStatus": self._status.to_api(),
             "CurrentVersionNumber": self.current_version_number,
         }
         if (approved := self.approved_version_number) is not None:
             out["ApprovedVersionNumber"] = approved
         if (denied := self.latest_denied_version_number) is not None:
             out["LatestDeniedVersionNumber"] = denied
-        if self.additional_attributes:
-            out["AdditionalAttributes"] = dict(self.additional_attributes)
-        out["CreatedTimestamp"] = self.created
+        if self._additional_attributes:
+            out["AdditionalAttributes"] = dict(self._additional_attributes)
+        out["CreatedTimestamp"] = self._created
         return out
 
     def versions_to_api(self) -> list[dict[str, Any]]:
         """Every version as RegistrationVersionInformation, newest first (as the API lists)."""
-        return [self.versions[n].to_api() for n in sorted(self.versions, reverse=True)]
+        return [self._versions[n].to_api() for n in sorted(self._versions, reverse=True)]
 
-    # -- derived --------------------------------------------------------
+    # -- reading --------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """RegistrationId."""
+        return self._id
+
+    @property
+    def arn(self) -> str:
+        """RegistrationArn."""
+        return self._arn
+
+    @property
+    def type(self) -> str:
+        """RegistrationType."""
+        return self._type
+
+    @property
+    def status(self) -> RegistrationStatus:
+        """RegistrationStatus, derived from the versions (or as the API reported it)."""
+        return self._status
+
+    @property
+    def created(self) -> datetime:
+        """CreatedTimestamp."""
+        return self._created
+
+    @property
+    def versions(self) -> Mapping[int, RegistrationVersion]:
+        """Every version by number, oldest first (read-only)."""
+        return MappingProxyType(self._versions)
+
+    @property
+    def additional_attributes(self) -> Mapping[str, str]:
+        """AdditionalAttributes (read-only)."""
+        return MappingProxyType(self._additional_attributes)
+
+    @property
+    def anomalies(self) -> tuple[Anomaly, ...]:
+        """What :meth:`from_api` found that the lifecycle does not explain."""
+        return self._anomalies
 
     @property
     def current_version_number(self) -> int:
         """The latest version's number."""
-        return max(self.versions)
+        return max(self._versions)
 
     @property
     def current_version(self) -> RegistrationVersion:
         """The latest version."""
-        return self.versions[self.current_version_number]
+        return self._versions[self.current_version_number]
 
     @property
     def approved_version_number(self) -> int | None:
@@ -199,41 +344,51 @@ class Registration:
         return self._latest_in(VersionStatus.DENIED)
 
     def _latest_in(self, status: VersionStatus) -> int | None:
-        for n in sorted(self.versions, reverse=True):
-            if self.versions[n].status == status:
+        for n in sorted(self._versions, reverse=True):
+            if self._versions[n].status == status:
                 return n
         return None
+
+    @property
+    def latest_time(self) -> datetime:
+        """The newest timestamp the registration records."""
+        return max(v.history.latest() for v in self._versions.values())
 
     def invariant_violations(self) -> list[str]:
         """Every aggregate invariant that does not hold (empty when all hold)."""
         out: list[str] = []
-        numbers = sorted(self.versions)
+        numbers = sorted(self._versions)
         if numbers != list(range(1, len(numbers) + 1)):
             out.append(f"version numbers are {numbers}, not 1..{len(numbers)}")
         current = max(numbers) if numbers else None
-        for n, v in self.versions.items():
+        for n, v in self._versions.items():
             if v.number != n:
                 out.append(f"version keyed {n} has number {v.number}")
-            if v.registration_id != self.id:
+            if v.registration_id != self._id:
                 out.append(f"version {n} belongs to {v.registration_id}")
             if n != current and v.status.is_open:
                 out.append(f"version {n} is {v.status} but is not the current version")
-        approved = [n for n, v in self.versions.items() if v.status == VersionStatus.APPROVED]
+        approved = [n for n, v in self._versions.items() if v.status == VersionStatus.APPROVED]
         if len(approved) > 1:
             out.append(f"versions {approved} are all APPROVED")
         return out
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while this registration changes; hold it to read a consistent state."""
+        return self._lock
+
     # -- events ---------------------------------------------------------
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Deliver every event of a local change to ``subscriber``; returns an unsubscribe.
+        """Deliver every event of a change to ``subscriber``; returns an unsubscribe.
 
         Events are delivered after the change is applied. A subscriber that raises
         does not undo it: the others still get the event, then the caller gets a
         :class:`SubscriberError` carrying the event and the exceptions.
         """
         if not callable(subscriber):
-            raise InvalidArgument(f"subscriber must be callable, got {subscriber!r}")
+            raise InvalidArgumentType(f"subscriber must be callable, got {shown(subscriber)}")
         self._subscribers.append(subscriber)
 
         def unsubscribe() -> None:
@@ -242,16 +397,124 @@ class Registration:
 
         return unsubscribe
 
-    def publish(self, events: Sequence[TransitionEvent]) -> None:
-        """Deliver applied events to the subscribers (see :meth:`subscribe`)."""
-        deliver(self._subscribers, events)
+    # -- may I? ---------------------------------------------------------
+
+    def refusals(
+        self,
+        trigger: str,
+        *,
+        version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        guards: Sequence[Guard] = (),
+        policy: LifecyclePolicy = DEFAULT_POLICY,
+        **details: Any,
+    ) -> list[Refusal]:
+        """Every reason ``trigger`` may not run now (empty: allowed); changes nothing.
+
+        The lifecycle table, the ``policy``'s optional edges, the aggregate's
+        invariants and your ``guards`` are all asked, and every refusal is listed.
+        The clock is not asked: a refusal is about legality, never about time.
+        Bad arguments (an unknown trigger or detail) raise instead.
+        """
+        request = _request(trigger, details, actor, reason, metadata, guards, policy)
+        with self._lock:
+            return self._refusals(request, version)
+
+    def _refusals(self, request: _Request, number: int | None) -> list[Refusal]:
+        return self._plan(request, number).refusals
+
+    def _plan(self, request: _Request, number: int | None) -> _Plan:
+        """The version ``request`` concerns, the edge it takes, and every refusal."""
+        trigger = request.trigger
+        target = self._target(trigger.name, number)
+        edge: Edge | None = None
+        out: list[Refusal] = []
+        if self._status in ENDED_REGISTRATION_STATUSES and not (
+            trigger.name == DELETE and self._status != RegistrationStatus.DELETED
+        ):
+            out.append(Refusal("registration_open", f"registration {self._id} is {self._status}"))
+        if trigger.name == CREATE:
+            out.extend(self._create_refusals())
+        elif trigger.scope == "version":
+            edge = LIFECYCLE.destination(target.status, trigger.name, request.details.given)
+            out.extend(self._version_refusals(request, target, edge))
+        if request.guards:
+            ctx = GuardContext(
+                self, target, trigger.name, request.actor, request.reason, request.metadata
+            )
+            out.extend(evaluate(request.guards, ctx))
+        return _Plan(target, edge, out)
+
+    def _create_refusals(self) -> list[Refusal]:
+        current = self.current_version
+        if current.status.is_open:
+            return [
+                Refusal(
+                    "lifecycle",
+                    f"current version {current.number} is {current.status}; "
+                    "a new version needs a closed current version",
+                )
+            ]
+        if current.number >= p.VERSION_MAX:
+            return [Refusal("version_limit", f"{p.VERSION_MAX} versions is the maximum")]
+        return []
+
+    def _version_refusals(
+        self, request: _Request, target: RegistrationVersion, edge: Edge | None
+    ) -> list[Refusal]:
+        trigger, status = request.trigger, target.status
+        out: list[Refusal] = []
+        if trigger.operation is not None and target.number != self.current_version_number:
+            out.append(
+                Refusal(
+                    "current_version",
+                    f"{trigger.name} acts on the current version "
+                    f"(v{self.current_version_number}), not v{target.number}",
+                )
+            )
+        if status.is_unknown:
+            out.append(
+                Refusal(
+                    "lifecycle",
+                    f"v{target.number} is {status}, a status unknown to the library; "
+                    "only a sync from the API can move it",
+                )
+            )
+            return out
+        if edge is None:
+            allowed = (
+                ", ".join(
+                    dict.fromkeys(
+                        e.trigger for e in LIFECYCLE.edges_from(status) if request.policy.allows(e)
+                    )
+                )
+                or "none"
+            )
+            out.append(
+                Refusal(
+                    "lifecycle",
+                    f"v{target.number} is {status}; {trigger.name} is not allowed from it "
+                    f"(allowed: {allowed})",
+                )
+            )
+            return out
+        if not request.policy.allows(edge):
+            out.append(
+                Refusal(
+                    "policy",
+                    f"{edge} is an optional edge the policy leaves off "
+                    "(LifecyclePolicy.allowing(...) turns it on)",
+                )
+            )
+        if edge.dest.is_open and target.number != self.current_version_number:
+            out.append(
+                Refusal("current_version", f"only the current version may become {edge.dest}")
+            )
+        return out
 
     # -- commands -------------------------------------------------------
-
-    @property
-    def lock(self) -> threading.RLock:
-        """Held while this registration changes; hold it to read a consistent state."""
-        return self._lock
 
     def fire(
         self,
@@ -261,236 +524,282 @@ class Registration:
         clock: Clock | None = None,
         actor: str | None = None,
         reason: str | None = None,
-        cause: EventCause = EventCause.LOCAL,
+        metadata: Mapping[str, str] | None = None,
+        guards: Sequence[Guard] = (),
+        policy: LifecyclePolicy = DEFAULT_POLICY,
+        origin: Origin = Origin.LOCAL,
         **details: Any,
     ) -> TransitionEvent:
-        """Apply ``trigger`` to the version it concerns, keeping the invariants.
+        """Apply any trigger of :data:`~registration_fsm.LIFECYCLE` (the typed methods call this).
 
-        The current version by default; ``archive`` and ``revoke`` concern the
-        APPROVED version. ``approve`` archives a previously approved version at the
-        same time. ``discard`` runs the built-in guards (see :meth:`discard`).
-        Returns the trigger's own event; every event goes to the subscribers.
+        ``details`` must be ones the trigger takes (``submit``: ``aws_review``;
+        ``deny``: ``denied_reasons``, ``feedback``), else :class:`UnknownDetail`.
+        Refused (see :meth:`refusals`): :class:`CommandRefused` listing every
+        refusal. Either way nothing changes. Returns the trigger's own event;
+        every event (an approval also archives the older approval) goes to the
+        subscribers. ``version`` picks another version than the one the trigger
+        concerns (the current one; ``revoke``/``archive``: the APPROVED one).
         """
-        if trigger == "discard":
-            return self.discard(actor=actor, reason=reason, clock=clock)
+        if not isinstance(origin, Origin):
+            raise InvalidArgumentType(f"origin must be an Origin, got {shown(origin)}")
+        request = _request(trigger, details, actor, reason, metadata, guards, policy)
         with self._lock:
-            events = self._apply(trigger, version, clock, actor, reason, cause, details)
-        self.publish(events)
+            events = self._apply(request, version, clock, origin)
+        deliver(self._subscribers, events)
         return events[0]
 
-    def check(self, trigger: str, *, version: int | None = None, **details: Any) -> None:
-        """Raise what :meth:`fire` would raise now (discard: the built-in guards); no change."""
-        if trigger == "discard":
-            failed = self.discard_refusals()
-            if failed:
-                raise DiscardNotAllowed(failed, resource_id=self.id)
-            return
-        with self._lock:
-            # Legality only: the time is the newest one recorded, so neither a local
-            # clock behind the API's nor one ahead of it can refuse a legal trigger.
-            latest = max(v.history.latest() for v in self.versions.values())
-            self._plan(trigger, version, _fixed(latest), details)
-
-    def _plan(
-        self, trigger: str, number: int | None, clock: Clock | None, details: Mapping[str, Any]
-    ) -> tuple[RegistrationVersion, datetime, RegistrationVersion | None]:
-        """The version ``trigger`` moves, when, and the approval it archives; or raise."""
-        target = self._target(trigger, number)
-        self._refuse_if_ended(trigger, target)
-        try:
-            at, _ = target.prepare(trigger, clock=clock, details=details)
-            dest = _destination(target.status, trigger, details)
-            if dest.is_open and target.number != self.current_version_number:
-                raise TransitionNotAllowed(
-                    trigger,
-                    str(target.status),
-                    target.allowed_triggers(),
-                    detail=f"only the current version may become {dest}",
-                    resource_id=self.id,
-                )
-            older = None
-            if dest == VersionStatus.APPROVED:
-                older = self._approved_other_than(target.number)
-            if older is not None:
-                older.prepare("archive", clock=_fixed(at), details={})
-        except TransitionNotAllowed as err:
-            raise with_conflict_reason(err, trigger) from None
-        return target, at, older
-
-    def _apply(
+    def submit(
         self,
-        trigger: str,
-        number: int | None,
-        clock: Clock | None,
-        actor: str | None,
-        reason: str | None,
-        cause: EventCause,
-        details: Mapping[str, Any],
-    ) -> list[TransitionEvent]:
-        target, at, older = self._plan(trigger, number, clock, details)
-        fixed = _fixed(at)
-        events = [
-            target.fire(trigger, clock=fixed, actor=actor, reason=reason, cause=cause, **details)
-        ]
-        if older is not None:
-            events.append(
-                older.fire(
-                    "archive",
-                    clock=fixed,
-                    actor=actor,
-                    reason=f"version {target.number} was approved",
-                    cause=cause,
-                )
-            )
-        self.refresh_status()
-        return events
-
-    def check_create_version(self) -> None:
-        """Raise the conflict :meth:`create_version` would raise now; change nothing."""
-        current = self.current_version
-        if self.status in ENDED_REGISTRATION_STATUSES or current.status.is_open:
-            why = (
-                f"registration is {self.status}"
-                if self.status in ENDED_REGISTRATION_STATUSES
-                else f"current version {current.number} is {current.status}"
-            )
-            raise ConflictError(
-                f"cannot create a new version: {why}",
-                reason=CREATE_NOT_ALLOWED,
-                resource_id=self.id,
-            )
-        if current.number >= p.VERSION_MAX:
-            raise ConflictError(
-                f"cannot create a new version: {p.VERSION_MAX} versions is the maximum",
-                reason=CREATE_NOT_ALLOWED,
-                resource_id=self.id,
-            )
+        *,
+        aws_review: bool = False,
+        actor: str | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        guards: Sequence[Guard] = (),
+        clock: Clock | None = None,
+    ) -> TransitionEvent:
+        """SubmitRegistrationVersion: the current DRAFT goes to SUBMITTED (AWS_REVIEWING
+        with ``aws_review``)."""
+        return self.fire("submit", aws_review=aws_review, actor=actor, reason=reason,
+                         metadata=metadata, guards=guards, clock=clock)  # fmt: skip
 
     def create_version(
-        self, *, clock: Clock | None = None, actor: str | None = None
-    ) -> TransitionEvent:
-        """Open version n+1 in DRAFT; the current version must be closed."""
-        with self._lock:
-            self.check_create_version()
-            current = self.current_version
-            at = read_clock(clock)
-            latest = max(v.history.latest() for v in self.versions.values())
-            if at < latest:
-                raise ClockError(
-                    f"timestamps must not go backwards: new version at {at.isoformat()} is "
-                    f"before the registration's latest recorded time {latest.isoformat()}"
-                )
-            version = RegistrationVersion.new(
-                self.id, self.arn, current.number + 1, clock=_fixed(at)
-            )
-            self.versions[version.number] = version
-            self.refresh_status()
-            event = version.created_event(actor=actor)
-        self.publish([event])
-        return event
-
-    def discard_refusals(
         self,
         *,
         actor: str | None = None,
         reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
         guards: Sequence[Guard] = (),
-        policy: DiscardPolicy = DEFAULT_DISCARD_POLICY,
-    ) -> list[FailedGuard]:
-        """Every guard that would refuse discarding the current version (empty: allowed)."""
-        ctx = GuardContext(self, self.current_version, actor, reason)
-        return evaluate((*builtin_discard_guards(policy), *check_guards(guards)), ctx)
+        clock: Clock | None = None,
+    ) -> TransitionEvent:
+        """CreateRegistrationVersion: version n+1 in DRAFT; the current one must be closed."""
+        return self.fire(CREATE, actor=actor, reason=reason, metadata=metadata, guards=guards,
+                         clock=clock)  # fmt: skip
 
     def discard(
         self,
         *,
         actor: str | None = None,
         reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        guards: Sequence[Guard] = (),
+        policy: LifecyclePolicy = DEFAULT_POLICY,
+        clock: Clock | None = None,
+    ) -> TransitionEvent:
+        """DiscardRegistrationVersion: the current version goes to DISCARDED.
+
+        The default policy allows SUBMITTED only, as the AWS user guide says;
+        ``LifecyclePolicy.allow_draft_discard()`` allows DRAFT too.
+        """
+        return self.fire("discard", actor=actor, reason=reason, metadata=metadata,
+                         guards=guards, policy=policy, clock=clock)  # fmt: skip
+
+    def delete(
+        self,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
         guards: Sequence[Guard] = (),
         clock: Clock | None = None,
-        policy: DiscardPolicy = DEFAULT_DISCARD_POLICY,
     ) -> TransitionEvent:
-        """Discard the current version if every guard allows it.
+        """DeleteRegistration: the registration becomes DELETED (an event records it)."""
+        return self.fire(DELETE, actor=actor, reason=reason, metadata=metadata, guards=guards,
+                         clock=clock)  # fmt: skip
 
-        Built-in guards: it is the current version, its status is in
-        ``policy.discardable`` (default: SUBMITTED), the registration is not
-        DELETED/CLOSED. ``guards`` add the caller's own. Raises
-        :class:`DiscardNotAllowed` listing every refusal; nothing changes then.
+    def authenticate(
+        self, *, actor: str | None = None, reason: str | None = None, clock: Clock | None = None
+    ) -> TransitionEvent:
+        """The customer completed email authentication (outside the API): back to REVIEWING."""
+        return self.fire("authenticate", actor=actor, reason=reason, clock=clock)
+
+    # AWS's side: the emulator plays these; a sync tells them from the API's data.
+
+    def begin_review(self, *, clock: Clock | None = None) -> TransitionEvent:
+        """AWS accepts the submitted version for review: REVIEWING."""
+        return self.fire("begin_review", clock=clock)
+
+    def require_authentication(self, *, clock: Clock | None = None) -> TransitionEvent:
+        """AWS asks for email authentication: REQUIRES_AUTHENTICATION."""
+        return self.fire("require_authentication", clock=clock)
+
+    def require_offline_review(self, *, clock: Clock | None = None) -> TransitionEvent:
+        """AWS moves the review offline: REQUIRES_OFFLINE_REVIEW."""
+        return self.fire("require_offline_review", clock=clock)
+
+    def approve(self, *, clock: Clock | None = None) -> TransitionEvent:
+        """AWS approves: APPROVED (a previously approved version is ARCHIVED)."""
+        return self.fire("approve", clock=clock)
+
+    def deny(
+        self,
+        *,
+        denied_reasons: Sequence[Any] | None = None,
+        feedback: str | None = None,
+        clock: Clock | None = None,
+    ) -> TransitionEvent:
+        """AWS denies: DENIED, with ``denied_reasons`` (DeniedReason or the API's dicts).
+
+        Only the details given are passed on, so the event is ``fire("deny", ...)``'s.
         """
+        details: dict[str, Any] = {}
+        if denied_reasons is not None:
+            details["denied_reasons"] = denied_reasons
+        if feedback is not None:
+            details["feedback"] = feedback
+        return self.fire("deny", clock=clock, **details)
+
+    def revoke(self, *, clock: Clock | None = None) -> TransitionEvent:
+        """AWS revokes the approval: the APPROVED version becomes REVOKED."""
+        return self.fire("revoke", clock=clock)
+
+    def archive(self, *, clock: Clock | None = None) -> TransitionEvent:
+        """The APPROVED version becomes ARCHIVED (approving a newer one does this itself)."""
+        return self.fire("archive", clock=clock)
+
+    # -- what sync and the emulator need -----------------------------------
+
+    def adopt_version(self, version: RegistrationVersion) -> None:
+        """Take a version as the API reports it (replacing the one with its number).
+
+        The API is authoritative, so no transition is checked; the number must be
+        an existing one or the next, and the registration status is derived again.
+        """
+        if not isinstance(version, RegistrationVersion):
+            raise InvalidArgumentType(f"expected a RegistrationVersion, got {shown(version)}")
+        if version.registration_id != self._id:
+            raise InvalidArgument(f"v{version.number} belongs to {version.registration_id}")
         with self._lock:
-            failed = self.discard_refusals(actor=actor, reason=reason, guards=guards, policy=policy)
-            if failed:
-                raise DiscardNotAllowed(failed, resource_id=self.id)
-            event = self.current_version.fire("discard", clock=clock, actor=actor, reason=reason)
-            self.refresh_status()
-        self.publish([event])
-        return event
-
-    # -- helpers --------------------------------------------------------
-
-    def _target(self, trigger: str, number: int | None) -> RegistrationVersion:
-        if number is not None:
-            version = self.versions.get(number) if type(number) is int else None
-            if version is None:
+            if version.number > self.current_version_number + 1:
                 raise InvalidArgument(
-                    f"registration {self.id} has no version {number!r}; "
-                    f"versions are 1..{self.current_version_number}"
+                    f"v{version.number} would leave a gap after v{self.current_version_number}"
                 )
-            return version
-        current = self.current_version
-        if current.status.is_unknown or trigger in current.allowed_triggers():
-            return current
-        sources = {s for t in RULES if t.trigger == trigger for s in t.sources}
-        if sources and sources <= CLOSED_VERSION_STATUSES:
-            for n in sorted(self.versions, reverse=True):
-                if self.versions[n].status in sources:
-                    return self.versions[n]
-        return current
+            self._versions[version.number] = version
+            self._refresh_status()
 
-    def _refuse_if_ended(self, trigger: str, target: RegistrationVersion) -> None:
-        if self.status in ENDED_REGISTRATION_STATUSES:
-            raise TransitionNotAllowed(
-                trigger,
-                str(target.status),
-                (),
-                detail=f"registration {self.id} is {self.status}",
-                reason=CONFLICT_REASONS.get(trigger),
-                resource_id=self.id,
+    # -- internals ------------------------------------------------------
+
+    def _apply(
+        self, request: _Request, number: int | None, clock: Clock | None, origin: Origin
+    ) -> list[TransitionEvent]:
+        trigger = request.trigger
+        plan = self._plan(request, number)
+        if plan.refusals:
+            raise CommandRefused(
+                trigger.name, plan.refusals, reason=trigger.conflict_reason, resource_id=self._id
             )
+        if trigger.name == CREATE:
+            return [self._add_version(request, clock, origin)]
+        if trigger.name == DELETE:
+            return [self._mark_deleted(request, clock, origin)]
+        target, edge = plan.target, plan.edge
+        assert edge is not None  # no refusal: the table has the edge
+        at = self._time(clock, target.history.latest(), f"{trigger.name} on v{target.number}")
+        older = None
+        if edge.dest == VersionStatus.APPROVED:
+            older = next(
+                (v for n, v in self._versions.items() if n != target.number and
+                 v.status == VersionStatus.APPROVED),
+                None,
+            )  # fmt: skip
+        events = [self._move(target, edge, at, request, origin)]
+        if older is not None:
+            archive = LIFECYCLE.destination(older.status, "archive")
+            assert archive is not None
+            why = f"version {target.number} was approved"
+            cascade = attrs.evolve(request, reason=why, details=_NO_DETAILS)
+            events.append(self._move(older, archive, at, cascade, origin))
+        self._refresh_status()
+        return events
 
-    def _approved_other_than(self, number: int) -> RegistrationVersion | None:
-        for n, v in self.versions.items():
-            if n != number and v.status == VersionStatus.APPROVED:
-                return v
-        return None
-
-    def refresh_status(self) -> None:
-        """Derive the registration status from the versions (see registration_status)."""
-        current = self.current_version
-        self.status = derive_registration_status(
-            self.status,
-            current.status,
-            current.number,
-            self.approved_version_number is not None,
+    def _move(
+        self,
+        version: RegistrationVersion,
+        edge: Edge,
+        at: datetime,
+        request: _Request,
+        origin: Origin,
+    ) -> TransitionEvent:
+        self._versions[version.number] = version.moved(edge.dest, at, request.details.updates)
+        return TransitionEvent(
+            self._id,
+            version.number,
+            edge.trigger,
+            version.status,
+            edge.dest,
+            at,
+            origin,
+            request.actor,
+            request.reason,
+            request.metadata,
+            dict(request.details.recorded),
         )
 
+    def _add_version(
+        self, request: _Request, clock: Clock | None, origin: Origin
+    ) -> TransitionEvent:
+        at = self._time(clock, self.latest_time, "a new version")
+        number = self.current_version_number + 1
+        version = RegistrationVersion.new(self._id, self._arn, number, clock=lambda: at)
+        self._versions[number] = version
+        self._refresh_status()
+        return version.created_event(
+            actor=request.actor, reason=request.reason, metadata=request.metadata, origin=origin
+        )
 
-def _fixed(at: datetime) -> Clock:
-    return lambda: at
+    def _mark_deleted(
+        self, request: _Request, clock: Clock | None, origin: Origin
+    ) -> TransitionEvent:
+        at = self._time(clock, self.latest_time, "delete")
+        before, self._status = self._status, RegistrationStatus.DELETED
+        return TransitionEvent(
+            self._id,
+            None,
+            DELETE,
+            before,
+            RegistrationStatus.DELETED,
+            at,
+            origin,
+            request.actor,
+            request.reason,
+            request.metadata,
+        )
 
+    def _time(self, clock: Clock | None, latest: datetime, what: str) -> datetime:
+        at = read_clock(clock)
+        if at < latest:
+            raise ClockError(
+                f"timestamps must not go backwards: {what} at {at.isoformat()} is before "
+                f"the latest recorded time {latest.isoformat()}"
+            )
+        return at
 
-def _destination(status: VersionStatus, trigger: str, details: Mapping[str, Any]) -> VersionStatus:
-    for t in RULES.edges[(trigger, status)]:
-        if t.when is None or details.get(t.when):
-            return t.dest
-    raise TransitionNotAllowed(trigger, str(status), RULES.allowed[status])
+    def _target(self, trigger: str, number: int | None) -> RegistrationVersion:
+        """The version ``trigger`` concerns: ``number``'s, else the current one, else (for
+        triggers that only leave closed statuses: revoke, archive) the newest in one."""
+        if number is not None:
+            found = self._versions.get(number) if type(number) is int else None
+            if found is None:
+                raise InvalidArgument(
+                    f"registration {self._id} has no version {number!r}; "
+                    f"versions are 1..{self.current_version_number}"
+                )
+            return found
+        current = self.current_version
+        if current.status.is_unknown or trigger in LIFECYCLE.allowed(current.status):
+            return current
+        sources = LIFECYCLE.sources_of(trigger)
+        if sources and sources <= CLOSED_VERSION_STATUSES:
+            for n in sorted(self._versions, reverse=True):
+                if self._versions[n].status in sources:
+                    return self._versions[n]
+        return current
 
-
-def with_conflict_reason(err: TransitionNotAllowed, trigger: str) -> TransitionNotAllowed:
-    """``err`` carrying the API's ConflictException reason for ``trigger``, if it has one."""
-    if err.reason is None and trigger in CONFLICT_REASONS:
-        err.reason = CONFLICT_REASONS[trigger]
-    return err
+    def _refresh_status(self) -> None:
+        current = self.current_version
+        self._status = derive_registration_status(
+            self._status, current.status, current.number, self.approved_version_number is not None
+        )
 
 
 def _parse_version(

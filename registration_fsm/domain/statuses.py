@@ -91,3 +91,51 @@ CLOSED_VERSION_STATUSES: frozenset[VersionStatus] = frozenset(
 ENDED_REGISTRATION_STATUSES: frozenset[RegistrationStatus] = frozenset(
     {RegistrationStatus.DELETED, RegistrationStatus.CLOSED}
 )
+
+R, V = RegistrationStatus, VersionStatus
+
+#: In-flight version statuses the registration mirrors.
+MIRRORED: dict[VersionStatus, RegistrationStatus] = {
+    V.SUBMITTED: R.SUBMITTED,
+    V.AWS_REVIEWING: R.AWS_REVIEWING,
+    V.REVIEWING: R.REVIEWING,
+    V.REQUIRES_AUTHENTICATION: R.REQUIRES_AUTHENTICATION,
+    # RegistrationStatus has no offline-review value: the review goes on.
+    V.REQUIRES_OFFLINE_REVIEW: R.REVIEWING,
+}
+
+
+def derive_registration_status(
+    previous: RegistrationStatus,
+    current: VersionStatus,
+    current_number: int,
+    has_approved: bool,
+) -> RegistrationStatus:
+    """The registration status after a change of its versions: the one place it is derived.
+
+    AWS documents what each registration status means, not how it follows the
+    versions; these choices are listed in ``docs/lifecycle.md``:
+
+    - DELETED and CLOSED are kept: versions cannot undo them.
+    - An unknown version status keeps ``previous`` (the next sync says).
+    - In-flight versions are mirrored (REQUIRES_OFFLINE_REVIEW shows REVIEWING).
+    - APPROVED gives COMPLETE (PROVISIONING is AWS-side only and comes from a sync).
+    - DENIED gives REQUIRES_UPDATES.
+    - Otherwise (DRAFT, DISCARDED, REVOKED, ARCHIVED current): COMPLETE while another
+      version stays APPROVED; else CREATED for a first DRAFT, REQUIRES_UPDATES after
+      a denial, discard or revocation.
+    """
+    if previous in ENDED_REGISTRATION_STATUSES or current.is_unknown:
+        return previous
+    mirrored = MIRRORED.get(current)
+    if mirrored is not None:
+        return mirrored
+    if current is V.APPROVED:
+        return R.COMPLETE
+    if current is V.DENIED:
+        return R.REQUIRES_UPDATES
+    if has_approved:
+        return R.COMPLETE
+    if current is V.DRAFT and current_number == 1:
+        return R.CREATED
+    return R.REQUIRES_UPDATES

@@ -1,27 +1,29 @@
-"""RegistrationVersion: one version of a registration and its timestamped transitions."""
+"""RegistrationVersion: one version of a registration, an immutable value."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import attrs
 
 from registration_fsm.domain import parsing as p
 from registration_fsm.domain.anomalies import Anomaly, history_anomalies
-from registration_fsm.domain.engine import rulebook
-from registration_fsm.domain.events import EventCause, TransitionEvent
-from registration_fsm.domain.history import ATTR_OF, HISTORY_FIELDS, StatusHistory, ensure_utc
-from registration_fsm.domain.lifecycle import CREATE, RULES
+from registration_fsm.domain.events import Origin, TransitionEvent, check_metadata
+from registration_fsm.domain.history import ATTR_OF, STAMP_OF, StatusHistory, ensure_utc
+from registration_fsm.domain.lifecycle import LIFECYCLE, Trigger
 from registration_fsm.domain.statuses import VersionStatus
 from registration_fsm.errors import (
     ClockError,
     InvalidApiData,
     InvalidArgument,
-    TransitionNotAllowed,
-    UnknownTrigger,
+    InvalidArgumentType,
+    UnknownDetail,
 )
+
+#: The trigger of the edge that brings a version into existence.
+CREATE = "create"
 
 Clock = Callable[[], datetime]
 
@@ -83,11 +85,12 @@ def read_clock(clock: Clock | None) -> datetime:
     return ensure_utc(value, "clock time")
 
 
-@attrs.define(slots=True, eq=True)
+@attrs.frozen(slots=True)
 class RegistrationVersion:
-    """One version of a registration: its status, history and review outcome.
+    """One version of a registration: its status, history and review outcome (immutable).
 
-    Build with :meth:`new` or :meth:`from_api`; move with :meth:`fire`.
+    Build with :meth:`new` or :meth:`from_api`. A version changes only through its
+    :class:`~registration_fsm.Registration`, which swaps in the moved copy.
     ``anomalies`` lists what the data has that the lifecycle does not explain.
     """
 
@@ -166,15 +169,8 @@ class RegistrationVersion:
         feedback = d.get("Feedback")
         if feedback is not None:
             feedback = p.string(feedback, "Feedback")
-        self = object.__new__(cls)  # fields are validated above: skip __init__'s checks
-        self.registration_id = reg_id
-        self.registration_arn = reg_arn
-        self.number = number
-        self.status = status
-        self.history = history
-        self.denied_reasons = denied
-        self.feedback = feedback
-        return self
+        # Every field was validated above: skip the constructor's checks.
+        return _trusted(cls, reg_id, reg_arn, number, status, history, denied, feedback)
 
     def to_api(self) -> dict[str, Any]:
         """RegistrationVersionInformation, as boto3 returns it (UTC datetimes)."""
@@ -210,105 +206,19 @@ class RegistrationVersion:
         """
         return history_anomalies(self.status, self.history)
 
-    # -- transitions ----------------------------------------------------
-
     def allowed_triggers(self) -> tuple[str, ...]:
-        """Triggers the lifecycle allows from the current status (none if unknown)."""
-        return () if self.status.is_unknown else RULES.allowed[self.status]
-
-    def fire(
-        self,
-        trigger: str,
-        *,
-        clock: Clock | None = None,
-        actor: str | None = None,
-        reason: str | None = None,
-        cause: EventCause = EventCause.LOCAL,
-        **details: Any,
-    ) -> TransitionEvent:
-        """Fire ``trigger``: move the status, stamp the history, return the event.
-
-        Details the lifecycle reads: ``aws_review`` (``submit``), ``denied_reasons``
-        and ``feedback`` (``deny``). Raises :class:`TransitionNotAllowed`,
-        :class:`UnknownTrigger` or :class:`ClockError`, leaving the version unchanged.
-        """
-        source = self.status
-        at, updates = self.prepare(trigger, clock=clock, details=details)
-        if not rulebook().events[trigger].trigger(self, **details):
-            raise TransitionNotAllowed(
-                trigger, str(source), self.allowed_triggers(), resource_id=self.registration_id
-            )
-        return self._stamp(trigger, source, at, updates, cause, actor, reason, details)
-
-    def prepare(
-        self, trigger: str, *, clock: Clock | None, details: Mapping[str, Any]
-    ) -> tuple[datetime, dict[str, Any]]:
-        """Check that ``trigger`` can fire now; return its time and field updates.
-
-        Changes nothing. Used by :meth:`fire` and by aggregates that must check
-        several versions before changing any.
-        """
-        status = self.status
-        if trigger not in RULES.trigger_set:
-            raise UnknownTrigger(trigger, RULES.triggers)
-        if status.is_unknown:
-            raise TransitionNotAllowed(
-                trigger,
-                str(status),
-                (),
-                detail="this status is unknown to the library; only a sync from the API "
-                "can move the version out of it",
-                resource_id=self.registration_id,
-            )
-        allowed = RULES.allowed[status]
-        if trigger not in allowed:
-            raise TransitionNotAllowed(
-                trigger, str(status), allowed, resource_id=self.registration_id
-            )
-        updates = _detail_updates(trigger, details)
-        at = read_clock(clock)
-        latest = self.history.latest()
-        if at < latest:
-            raise ClockError(
-                f"timestamps must not go backwards: {trigger!r} at {at.isoformat()} is before "
-                f"v{self.number}'s latest recorded time {latest.isoformat()}"
-            )
-        return at, updates
-
-    def _stamp(
-        self,
-        trigger: str,
-        source: VersionStatus,
-        at: datetime,
-        updates: dict[str, Any],
-        cause: EventCause,
-        actor: str | None,
-        reason: str | None,
-        details: Mapping[str, Any],
-    ) -> TransitionEvent:
-        dest = self.status
-        stamp = RULES.stamp_of[dest]
-        if stamp is not None:
-            self.history.set(stamp, at)
-        for name, value in updates.items():
-            setattr(self, name, value)
-        return TransitionEvent(
-            self.registration_id,
-            self.number,
-            trigger,
-            source,
-            dest,
-            at,
-            cause,
-            actor,
-            reason,
-            _json_details(details),
-        )
+        """Triggers the lifecycle table allows from the status (none if it is unknown)."""
+        return LIFECYCLE.allowed(self.status)
 
     def created_event(
-        self, *, actor: str | None = None, cause: EventCause = EventCause.LOCAL
+        self,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        origin: Origin = Origin.LOCAL,
     ) -> TransitionEvent:
-        """The ``create`` event for this version (source None, dest DRAFT)."""
+        """The ``create`` event of this version (source None, dest DRAFT)."""
         return TransitionEvent(
             self.registration_id,
             self.number,
@@ -316,9 +226,70 @@ class RegistrationVersion:
             None,
             VersionStatus.DRAFT,
             self.history.draft,
-            cause,
+            origin,
             actor,
+            reason,
+            check_metadata(metadata),
         )
+
+    def moved(
+        self, dest: VersionStatus, at: datetime, updates: Mapping[str, Any]
+    ) -> RegistrationVersion:
+        """This version in ``dest`` since ``at``, with ``updates`` (denied reasons, feedback).
+
+        Changes nothing: the aggregate swaps the copy in.
+        """
+        stamp = STAMP_OF.get(dest)
+        history = self.history if stamp is None else self.history.with_stamp(stamp, at)
+        return _trusted(
+            type(self),
+            self.registration_id,
+            self.registration_arn,
+            self.number,
+            dest,
+            history,
+            updates.get("denied_reasons", self.denied_reasons),
+            updates.get("feedback", self.feedback),
+        )
+
+    def with_status(self, status: VersionStatus) -> RegistrationVersion:
+        """This version reported in ``status`` with its history unchanged (for API data)."""
+        return _trusted(
+            type(self),
+            self.registration_id,
+            self.registration_arn,
+            self.number,
+            status,
+            self.history,
+            self.denied_reasons,
+            self.feedback,
+        )
+
+
+T = TypeVar("T", bound=RegistrationVersion)
+
+
+def _trusted(
+    cls: type[T],
+    registration_id: str,
+    registration_arn: str,
+    number: int,
+    status: VersionStatus,
+    history: StatusHistory,
+    denied_reasons: tuple[DeniedReason, ...],
+    feedback: str | None,
+) -> T:
+    """A version from checked fields, without re-running the constructor's checks."""
+    self = object.__new__(cls)
+    setter = object.__setattr__
+    setter(self, "registration_id", registration_id)
+    setter(self, "registration_arn", registration_arn)
+    setter(self, "number", number)
+    setter(self, "status", status)
+    setter(self, "history", history)
+    setter(self, "denied_reasons", denied_reasons)
+    setter(self, "feedback", feedback)
+    return self
 
 
 _KNOWN_STATUS: dict[str, VersionStatus] = {s.value: s for s in VersionStatus}
@@ -350,54 +321,73 @@ def _history_from_api(value: Any) -> StatusHistory:
     return StatusHistory.trusted(stamps)
 
 
-def _detail_updates(trigger: str, details: Mapping[str, Any]) -> dict[str, Any]:
-    updates: dict[str, Any] = {}
-    if "aws_review" in details and not isinstance(details["aws_review"], bool):
-        raise InvalidArgument(f"aws_review must be a bool, got {details['aws_review']!r}")
-    if trigger != "deny":
-        return updates
-    if details.get("denied_reasons") is not None:
-        try:
-            updates["denied_reasons"] = _denied_reasons(details["denied_reasons"], "denied_reasons")
-        except InvalidApiData as err:
-            raise InvalidArgument(str(err)) from None
-    if details.get("feedback") is not None:
-        if not isinstance(details["feedback"], str):
-            raise InvalidArgument(f"feedback must be a string, got {details['feedback']!r}")
-        updates["feedback"] = details["feedback"]
-    return updates
+@attrs.frozen
+class PreparedDetails:
+    """A trigger's checked details: as the machine reads them, the fields they set on the
+    version, and what the event records (JSON-ready)."""
+
+    given: Mapping[str, Any]
+    updates: Mapping[str, Any]
+    recorded: Mapping[str, Any]
 
 
-def _json_details(details: Mapping[str, Any]) -> dict[str, Any]:
+_NO_DETAILS = PreparedDetails({}, {}, {})
+
+
+def prepare_details(trigger: Trigger, details: Mapping[str, Any]) -> PreparedDetails:
+    """Check ``details`` against what ``trigger`` takes; nothing is changed.
+
+    A detail the trigger does not take raises :class:`UnknownDetail` (a typo
+    never reaches an event); a value of the wrong type :class:`InvalidArgumentType`.
+    """
+    for name in details:
+        if name not in trigger.details:
+            raise UnknownDetail(trigger.name, name, trigger.details)
     if not details:
-        return {}
-    out = dict(details)
-    reasons = out.get("denied_reasons")
+        return _NO_DETAILS
+    updates: dict[str, Any] = {}
+    recorded: dict[str, Any] = {}
+    review = details.get("aws_review")
+    if review is not None:
+        if not isinstance(review, bool):
+            raise InvalidArgumentType(f"aws_review must be a bool, got {review!r}")
+        if review:
+            recorded["aws_review"] = True
+    reasons = details.get("denied_reasons")
     if reasons is not None:
-        out["denied_reasons"] = [
-            r.to_api() if isinstance(r, DeniedReason) else dict(r) for r in reasons
-        ]
-    return out
+        try:
+            parsed = _denied_reasons(reasons, "denied_reasons")
+        except InvalidApiData as err:
+            raise InvalidArgumentType(str(err)) from None
+        updates["denied_reasons"] = parsed
+        recorded["denied_reasons"] = [r.to_api() for r in parsed]
+    feedback = details.get("feedback")
+    if feedback is not None:
+        if not isinstance(feedback, str):
+            raise InvalidArgumentType(f"feedback must be a string, got {feedback!r}")
+        updates["feedback"] = recorded["feedback"] = feedback
+    return PreparedDetails(dict(details), updates, recorded)
 
 
 def _check_fields(v: RegistrationVersion) -> None:
     """Validate a directly constructed version (``from_api`` validates on its own)."""
-    try:
-        p.registration_id(v.registration_id)
-        p.string(v.registration_arn, "registration_arn")
-        p.version_number(v.number, "number")
-        if v.feedback is not None:
-            p.string(v.feedback, "feedback")
-    except InvalidApiData as err:
-        raise InvalidArgument(str(err)) from None
+    p.check_registration_id(v.registration_id, "registration_id")
+    if not isinstance(v.registration_arn, str):
+        raise InvalidArgumentType(f"registration_arn must be a string, got {v.registration_arn!r}")
+    if type(v.number) is not int:
+        raise InvalidArgumentType(f"number must be an int, got {v.number!r}")
+    if not p.VERSION_MIN <= v.number <= p.VERSION_MAX:
+        raise InvalidArgument(f"number must be in {p.VERSION_MIN}..{p.VERSION_MAX}, got {v.number}")
+    if v.feedback is not None and not isinstance(v.feedback, str):
+        raise InvalidArgumentType(f"feedback must be a string or None, got {v.feedback!r}")
     if not isinstance(v.status, VersionStatus):
-        raise InvalidArgument(f"status must be a VersionStatus, got {v.status!r}")
+        raise InvalidArgumentType(f"status must be a VersionStatus, got {v.status!r}")
     if not isinstance(v.history, StatusHistory):
-        raise InvalidArgument(f"history must be a StatusHistory, got {v.history!r}")
+        raise InvalidArgumentType(f"history must be a StatusHistory, got {v.history!r}")
     if not isinstance(v.denied_reasons, tuple) or not all(
         isinstance(r, DeniedReason) for r in v.denied_reasons
     ):
-        raise InvalidArgument("denied_reasons must be a tuple of DeniedReason")
+        raise InvalidArgumentType("denied_reasons must be a tuple of DeniedReason")
 
 
-__all__ = ["HISTORY_FIELDS", "Clock", "DeniedReason", "RegistrationVersion", "utc_now"]
+__all__ = ["CREATE", "Clock", "DeniedReason", "PreparedDetails", "RegistrationVersion", "utc_now"]

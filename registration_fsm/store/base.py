@@ -9,10 +9,10 @@ from typing import Any, Final, Protocol, Self, runtime_checkable
 
 import attrs
 
-from registration_fsm.audit.chain import AuditHead, AuditRecord
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.registration import Registration
-from registration_fsm.errors import InvalidArgument, StaleWrite
+from registration_fsm.errors import InvalidArgument, InvalidArgumentType, StaleWrite
+from registration_fsm.store.chain import AuditHead, AuditRecord
 
 
 class Unchecked(enum.Enum):
@@ -60,7 +60,8 @@ class Store(Protocol):
 
     Every read returns fresh objects: changing them does not change the store.
     Errors: :class:`StoreError` (unreadable, locked, closed), its subclass
-    :class:`StaleWrite`, and :class:`InvalidArgument` for unusable arguments.
+    :class:`StaleWrite`; :class:`InvalidArgument` / :class:`InvalidArgumentType` for
+    unusable arguments (a malformed registration id: :class:`InvalidRegistrationId`).
 
     Both stores also offer ``audit_trail() -> (records, head)``, the two read
     as of one moment; the audit export and verification use it when a store has
@@ -151,10 +152,12 @@ def check_expected(value: ExpectedRevision) -> ExpectedRevision:
     """``value`` if it is an expected revision; :class:`InvalidArgument` if not."""
     if value is None or value is UNCHECKED:
         return value
-    if type(value) is not int or value < 1:
-        raise InvalidArgument(
+    if type(value) is not int:
+        raise InvalidArgumentType(
             f"expected_revision must be a revision (>= 1), None or UNCHECKED, got {value!r}"
         )
+    if value < 1:
+        raise InvalidArgument(f"expected_revision must be >= 1, got {value}")
     return value
 
 
@@ -166,13 +169,8 @@ def check_revision(registration_id: str, expected: ExpectedRevision, found: int 
 
 def check_after(after: int) -> int:
     """``after`` as a sequence number to read past."""
-    if type(after) is not int or after < 0:
-        raise InvalidArgument(f"after must be a sequence number (>= 0), got {after!r}")
+    if type(after) is not int:
+        raise InvalidArgumentType(f"after must be a sequence number (>= 0), got {after!r}")
+    if after < 0:
+        raise InvalidArgument(f"after must be a sequence number (>= 0), got {after}")
     return after
-
-
-def check_id(registration_id: str) -> str:
-    """``registration_id`` if it is a string; :class:`InvalidArgument` if not."""
-    if not isinstance(registration_id, str):
-        raise InvalidArgument(f"registration_id must be a string, got {registration_id!r}")
-    return registration_id

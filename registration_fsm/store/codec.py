@@ -17,10 +17,15 @@ from typing import Any
 
 import attrs
 
-from registration_fsm.audit.chain import AuditRecord, record_hash
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.registration import Registration
-from registration_fsm.errors import InvalidArgument, RegistrationError, StoreError
+from registration_fsm.errors import (
+    InvalidArgument,
+    InvalidArgumentType,
+    RegistrationError,
+    StoreError,
+)
+from registration_fsm.store.chain import AuditRecord, record_hash
 
 _DATETIME = "$datetime"
 #: What a parser may raise on stored data that is not what was written.
@@ -100,13 +105,13 @@ def encode_save(
 ) -> EncodedSave:
     """Check and encode a save's arguments; :class:`InvalidArgument` if they are unusable."""
     if not isinstance(registration, Registration):
-        raise InvalidArgument(f"expected a Registration, got {type(registration).__name__}")
+        raise InvalidArgumentType(f"expected a Registration, got {type(registration).__name__}")
     if isinstance(events, TransitionEvent | str | bytes | Mapping) or not isinstance(
         events, Iterable
     ):
-        raise InvalidArgument(f"events must be a list of TransitionEvent, got {events!r}")
+        raise InvalidArgumentType(f"events must be a list of TransitionEvent, got {events!r}")
     if summary is not None and not isinstance(summary, Mapping):
-        raise InvalidArgument(f"summary must be a mapping or None, got {summary!r}")
+        raise InvalidArgumentType(f"summary must be a mapping or None, got {summary!r}")
     reg_id = registration.id
     with registration.lock:  # a consistent snapshot while another thread fires
         info = registration.to_api()
@@ -114,7 +119,9 @@ def encode_save(
     encoded_events = []
     for i, event in enumerate(events):
         if not isinstance(event, TransitionEvent):
-            raise InvalidArgument(f"events[{i}] is a {type(event).__name__}, not a TransitionEvent")
+            raise InvalidArgumentType(
+                f"events[{i}] is a {type(event).__name__}, not a TransitionEvent"
+            )
         if event.registration_id != reg_id:
             raise InvalidArgument(
                 f"events[{i}] belongs to registration {event.registration_id}, not {reg_id}"

@@ -8,8 +8,8 @@ from typing import Any
 
 import attrs
 
-from registration_fsm.audit.chain import GENESIS, AuditHead, AuditRecord
 from registration_fsm.domain.events import TransitionEvent
+from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import StoreError
 from registration_fsm.store import codec
@@ -21,9 +21,9 @@ from registration_fsm.store.base import (
     StoredRegistration,
     check_after,
     check_expected,
-    check_id,
     check_revision,
 )
+from registration_fsm.store.chain import GENESIS, AuditHead, AuditRecord
 
 
 @attrs.frozen
@@ -51,7 +51,7 @@ class MemoryStore(ClosesOnExit):
 
     def get(self, registration_id: str) -> StoredRegistration | None:
         """The stored registration, or None if it was never saved."""
-        check_id(registration_id)
+        check_registration_id(registration_id)
         with self._lock:
             self._check_open()
             row = self._rows.get(registration_id)
@@ -128,7 +128,7 @@ class MemoryStore(ClosesOnExit):
     ) -> Iterator[StoredEvent]:
         """Events stored when called, with ``seq > after``, in append order."""
         if registration_id is not None:
-            check_id(registration_id)
+            check_registration_id(registration_id)
         check_after(after)
         with self._lock:
             self._check_open()

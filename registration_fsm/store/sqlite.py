@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from registration_fsm.audit.chain import GENESIS, AuditHead, AuditRecord
 from registration_fsm.domain.events import TransitionEvent
+from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import StoreError
 from registration_fsm.store import codec
@@ -22,9 +22,9 @@ from registration_fsm.store.base import (
     StoredRegistration,
     check_after,
     check_expected,
-    check_id,
     check_revision,
 )
+from registration_fsm.store.chain import GENESIS, AuditHead, AuditRecord
 
 #: ``PRAGMA user_version`` of the schema below.
 SCHEMA_VERSION = 2
@@ -99,7 +99,7 @@ class SQLiteStore(ClosesOnExit):
 
     def get(self, registration_id: str) -> StoredRegistration | None:
         """The stored registration, or None if it was never saved."""
-        check_id(registration_id)
+        check_registration_id(registration_id)
         with self._transaction("DEFERRED", f"read registration {registration_id!r}") as conn:
             row = conn.execute(
                 "SELECT revision, info, summary FROM registrations WHERE id = ?",
@@ -227,7 +227,7 @@ class SQLiteStore(ClosesOnExit):
     ) -> Iterator[StoredEvent]:
         """Events stored when called, with ``seq > after``, in append order (read in pages)."""
         if registration_id is not None:
-            check_id(registration_id)
+            check_registration_id(registration_id)
         check_after(after)
         with self._transaction("DEFERRED", "read events") as conn:
             (last,) = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()

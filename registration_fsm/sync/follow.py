@@ -1,116 +1,39 @@
-"""Following AWS without polling everything: ``wait_for`` and EventBridge events.
+"""Following AWS: what ``wait_for`` waits for, and which registration an event names.
 
-boto3 has no waiters for registrations, so :meth:`Following.wait_for` polls one
-registration (with backoff and jitter) through the synchronizer; AWS emits a
-"Registration Status Change" event (source ``aws.sms-voice``) that
-:meth:`Following.handle_event` turns into a sync of just that registration.
+boto3 has no waiters for registrations, so ``Synchronizer.wait_for`` polls one
+registration (with backoff and jitter); AWS emits a "Registration Status Change"
+event (source ``aws.sms-voice``) that ``Synchronizer.handle_event`` turns into a
+sync of just the registration it names (:func:`registration_id_of`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import random
-import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Collection, Mapping
+from typing import Any
 
-from registration_fsm.adapters.ids import check_registration_id
+import attrs
+
+from registration_fsm.domain.lifecycle import LIFECYCLE
+from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import Registration
-from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
+from registration_fsm.domain.statuses import (
+    ENDED_REGISTRATION_STATUSES,
+    RegistrationStatus,
+    VersionStatus,
+    derive_registration_status,
+)
 from registration_fsm.errors import (
     InvalidArgument,
+    InvalidArgumentType,
     InvalidEvent,
-    NotTracked,
-    ValidationError,
-    WaitTimeout,
+    InvalidRegistrationId,
+    shown,
 )
-
-if TYPE_CHECKING:
-    from registration_fsm.sync.report import SyncReport
 
 #: The EventBridge source of End User Messaging SMS events.
 EVENT_SOURCE = "aws.sms-voice"
 _ID_KEYS = ("registrationId", "RegistrationId", "registration_id", "registration-id")
-
-
-class _Syncing(Protocol):
-    def sync(
-        self, registration_ids: Sequence[str] | None = None, full: bool = False
-    ) -> SyncReport: ...
-
-    def get(self, registration_id: str) -> Registration: ...
-
-
-class Following:
-    """``wait_for`` and ``handle_event``, mixed into the Synchronizer."""
-
-    def wait_for(
-        self: _Syncing,
-        registration_id: str,
-        statuses: Collection[RegistrationStatus | VersionStatus | str],
-        *,
-        timeout: float = 600.0,
-        poll: float = 5.0,
-        backoff: float = 1.5,
-        max_poll: float = 60.0,
-        jitter: float = 0.1,
-        seed: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Registration:
-        """Sync ``registration_id`` until it reaches one of ``statuses``; return it.
-
-        A RegistrationStatus matches the registration's status, a VersionStatus the
-        current version's, a plain string either. Polls start at ``poll`` seconds and
-        grow by ``backoff`` up to ``max_poll``, each varied by ±``jitter``. Every poll
-        is a full sync of that registration, so its events are applied and saved.
-        Raises :class:`WaitTimeout` naming the last status seen.
-        """
-        check_registration_id(registration_id)
-        wanted = _wanted(statuses)
-        for name, value in (("timeout", timeout), ("poll", poll), ("max_poll", max_poll)):
-            if (
-                not isinstance(value, int | float)
-                or isinstance(value, bool)
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise InvalidArgument(f"{name} must be a positive number of seconds, got {value!r}")
-        if not isinstance(backoff, int | float) or backoff < 1:
-            raise InvalidArgument(f"backoff must be >= 1, got {backoff!r}")
-        if not isinstance(jitter, int | float) or not 0 <= jitter < 1:
-            raise InvalidArgument(f"jitter must be in [0, 1), got {jitter!r}")
-        rng = random.Random(seed)
-        start, delay = clock(), float(poll)
-        last: Registration | None = None
-        while True:
-            self.sync([registration_id], full=True)  # a failed pull keeps the last state
-            with contextlib.suppress(NotTracked):
-                last = self.get(registration_id)
-            if last is not None and _matches(last, wanted):
-                return last
-            waited = clock() - start
-            if waited >= timeout:
-                raise WaitTimeout(
-                    registration_id,
-                    sorted(name for _what, name in wanted),
-                    waited,
-                    None if last is None else str(last.status),
-                    None if last is None else str(last.current_version.status),
-                )
-            pause = min(delay, max_poll) * (1 + rng.uniform(-jitter, jitter))
-            sleep(max(0.0, min(pause, timeout - waited)))
-            delay = min(delay * backoff, max_poll)
-
-    def handle_event(self: _Syncing, event: Mapping[str, Any]) -> SyncReport:
-        """Re-sync just the registration an EventBridge event names; return the report.
-
-        The id comes from ``resources`` (a registration ARN) or ``detail``. An event
-        naming no registration raises :class:`InvalidEvent` — never a full sync.
-        """
-        registration_id = registration_id_of(event)
-        return self.sync([registration_id], full=True)
 
 
 def registration_id_of(event: Mapping[str, Any]) -> str:
@@ -141,35 +64,81 @@ def registration_id_of(event: Mapping[str, Any]) -> str:
         raise InvalidEvent(f"the event names several registrations: {', '.join(ids)}")
     try:
         return check_registration_id(ids[0])
-    except ValidationError as err:
+    except (InvalidRegistrationId, InvalidArgumentType) as err:
         raise InvalidEvent(f"the event's registration id is malformed: {err}") from None
 
 
-def _wanted(
-    statuses: Collection[RegistrationStatus | VersionStatus | str],
-) -> set[tuple[str, str]]:
-    """(what, status name) pairs: what is "registration", "version" or "any"."""
-    if isinstance(statuses, str) or not isinstance(statuses, Collection) or not statuses:
-        raise InvalidArgument(f"statuses must be a non-empty collection, got {statuses!r}")
-    known = {s.value for s in RegistrationStatus} | {s.value for s in VersionStatus}
-    out = set()
-    for status in statuses:
-        if isinstance(status, RegistrationStatus):
-            out.add(("registration", status.value))
-        elif isinstance(status, VersionStatus):
-            out.add(("version", status.value))
-        elif isinstance(status, str) and status in known:
-            out.add(("any", status))
-        else:
-            raise InvalidArgument(f"not a registration or version status: {status!r}")
-    return out
+@attrs.frozen
+class Wanted:
+    """What ``wait_for`` waits for: (what, status) pairs, what being "registration",
+    "version" (the current version) or "any"."""
+
+    pairs: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, statuses: Collection[RegistrationStatus | VersionStatus | str]) -> Wanted:
+        """A RegistrationStatus matches the registration's status, a VersionStatus the
+        current version's, a plain string either."""
+        if isinstance(statuses, str) or not isinstance(statuses, Collection):
+            raise InvalidArgumentType(
+                f"statuses must be a collection of statuses, got {shown(statuses)}"
+            )
+        if not statuses:
+            raise InvalidArgument("statuses must name at least one status")
+        known = {s.value for s in RegistrationStatus} | {s.value for s in VersionStatus}
+        out = set()
+        for status in statuses:
+            if isinstance(status, RegistrationStatus):
+                out.add(("registration", status.value))
+            elif isinstance(status, VersionStatus):
+                out.add(("version", status.value))
+            elif isinstance(status, str) and status in known:
+                out.add(("any", status))
+            else:
+                raise InvalidArgument(f"not a registration or version status: {shown(status)}")
+        return cls(frozenset(out))
+
+    @property
+    def names(self) -> list[str]:
+        """The statuses, sorted."""
+        return sorted(name for _what, name in self.pairs)
+
+    def matched_by(self, registration: Registration) -> bool:
+        """Whether ``registration`` is in a status wanted now."""
+        return bool(self.pairs & _seen(registration.status, registration.current_version.status))
+
+    def reachable_from(self, registration: Registration) -> bool:
+        """Whether a wanted status can still come: the current version can reach it along
+        the lifecycle (with the registration status that follows from it). A new version is
+        a command of its own, so a closed current version reaches only itself."""
+        current = registration.current_version
+        if current.status.is_unknown or registration.status.is_unknown:
+            return True
+        has_approved = registration.approved_version_number is not None
+        ended = registration.status in ENDED_REGISTRATION_STATUSES
+        for status in LIFECYCLE.reachable(current.status) if not ended else {current.status}:
+            approved = has_approved or status is VersionStatus.APPROVED
+            derived = derive_registration_status(
+                registration.status, status, current.number, approved
+            )
+            if self.pairs & _seen(derived, status):
+                return True
+        return bool(self.pairs & _seen(registration.status, current.status))
 
 
-def _matches(registration: Registration, wanted: set[tuple[str, str]]) -> bool:
-    seen = {
-        ("registration", str(registration.status)),
-        ("version", str(registration.current_version.status)),
-        ("any", str(registration.status)),
-        ("any", str(registration.current_version.status)),
+def _seen(registration: RegistrationStatus, version: VersionStatus) -> set[tuple[str, str]]:
+    return {
+        ("registration", str(registration)),
+        ("version", str(version)),
+        ("any", str(registration)),
+        ("any", str(version)),
     }
-    return bool(seen & wanted)
+
+
+def check_seconds(**values: float) -> None:
+    """Each value a positive, finite number of seconds, or a typed one-line error."""
+    for name, value in values.items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise InvalidArgumentType(f"{name} must be a number of seconds, got {shown(value)}")
+        if not math.isfinite(value) or value <= 0:
+            raise InvalidArgument(f"{name} must be a positive number of seconds, got {value!r}")

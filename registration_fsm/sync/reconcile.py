@@ -8,22 +8,19 @@ carrying an anomaly. Nothing is ever dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
 
-from registration_fsm.domain.events import EventCause, TransitionEvent
-from registration_fsm.domain.history import HISTORY_FIELDS
-from registration_fsm.domain.lifecycle import RULES
-from registration_fsm.domain.registration import Registration
-from registration_fsm.domain.statuses import VersionStatus
+from registration_fsm.domain.events import Origin, TransitionEvent
+from registration_fsm.domain.history import RANK, STATUS_OF_STAMP
+from registration_fsm.domain.lifecycle import LIFECYCLE, Edge
+from registration_fsm.domain.registration import DELETE, Registration
+from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
 from registration_fsm.domain.version import RegistrationVersion
 
 #: The trigger of an event that applies a remote change no legal path explains.
 REMOTE_CHANGE = "remote_change"
-
-_RANK = {api: i for i, (api, _attr) in enumerate(HISTORY_FIELDS)}
 
 
 @attrs.frozen
@@ -48,14 +45,22 @@ class Difference:
 
 
 def registration_difference(
-    local: Registration | None, remote: Registration, *, cause: EventCause = EventCause.REMOTE
+    local: Registration | None,
+    remote: Registration,
+    *,
+    observed_at: datetime,
+    origin: Origin = Origin.REMOTE,
 ) -> Difference:
-    """Events (version by version, oldest first) and anomalies from ``local`` to ``remote``."""
+    """Events (version by version, oldest first) and anomalies from ``local`` to ``remote``.
+
+    A registration the API reports DELETED gets a ``delete`` event of its own, at
+    ``observed_at`` (the API records no time for it).
+    """
     events: list[TransitionEvent] = []
     anomalies = [SyncAnomaly(remote.id, None, f"API data: {a}") for a in remote.anomalies]
     for number in sorted(remote.versions):
         before = local.versions.get(number) if local is not None else None
-        diff = version_difference(before, remote.versions[number], cause=cause)
+        diff = version_difference(before, remote.versions[number], origin=origin)
         events.extend(diff.events)
         anomalies.extend(diff.anomalies)
     if local is not None:
@@ -65,6 +70,11 @@ def registration_difference(
             )
     # Time order across versions; an archive follows the approval that caused it.
     events.sort(key=lambda e: (e.timestamp, e.trigger == "archive"))
+    deleted = RegistrationStatus.DELETED
+    if remote.status == deleted and (local is None or local.status != deleted):
+        before_status = None if local is None else local.status
+        at = max(observed_at, remote.latest_time)
+        events.append(TransitionEvent(remote.id, None, DELETE, before_status, deleted, at, origin))
     return Difference(tuple(events), tuple(anomalies))
 
 
@@ -72,21 +82,21 @@ def version_difference(
     local: RegistrationVersion | None,
     remote: RegistrationVersion,
     *,
-    cause: EventCause = EventCause.REMOTE,
+    origin: Origin = Origin.REMOTE,
 ) -> Difference:
     """The transitions that take ``local`` (None: not known yet) to ``remote``."""
     reg_id, number = remote.registration_id, remote.number
     events: list[TransitionEvent] = []
     anomalies: list[SyncAnomaly] = []
     if local is None:
-        events.append(remote.created_event(cause=cause))
+        events.append(remote.created_event(origin=origin))
         current, known = VersionStatus.DRAFT, {"DraftTimestamp": remote.history.draft}
     else:
         if local.status == remote.status and local.history == remote.history:
             return Difference()
         current, known = local.status, dict(local.history.items())
     remote_stamps = dict(remote.history.items())
-    for api in sorted(set(known) - set(remote_stamps), key=_RANK.__getitem__):
+    for api in sorted(set(known) - set(remote_stamps), key=RANK.__getitem__):
         anomalies.append(SyncAnomaly(reg_id, number, f"{api} vanished from the API's history"))
     at = max(known.values())
     for waypoint, seen in _waypoints(known, remote):
@@ -100,13 +110,13 @@ def version_difference(
             continue
         path = None
         if not current.is_unknown and not waypoint.is_unknown:
-            path = RULES.shortest_path(current, waypoint)
+            path = LIFECYCLE.shortest_path(current, waypoint)
         if path is None:
             message = f"no legal path from {current} to {waypoint}; applied as the API says"
             anomalies.append(SyncAnomaly(reg_id, number, message))
             events.append(
                 TransitionEvent(
-                    reg_id, number, REMOTE_CHANGE, current, waypoint, when, cause,
+                    reg_id, number, REMOTE_CHANGE, current, waypoint, when, origin,
                     anomaly=message,
                 )
             )  # fmt: skip
@@ -114,8 +124,8 @@ def version_difference(
             for step in path:
                 events.append(
                     TransitionEvent(
-                        reg_id, number, step.trigger, current, step.dest, when, cause,
-                        details=_details(step.trigger, step.when, remote),
+                        reg_id, number, step.trigger, current, step.dest, when, origin,
+                        details=_details(step, remote),
                     )
                 )  # fmt: skip
                 current = step.dest
@@ -129,20 +139,20 @@ def _waypoints(
     """Statuses the remote history shows were entered since ``known``, in time order,
     ending with the remote status."""
     fresh = sorted(
-        (when, _RANK[api], api) for api, when in remote.history.items() if known.get(api) != when
+        (when, RANK[api], api) for api, when in remote.history.items() if known.get(api) != when
     )
     points: list[tuple[VersionStatus, datetime | None]] = [
-        (RULES.status_of_stamp[api], when) for when, _rank, api in fresh
+        (STATUS_OF_STAMP[api], when) for when, _rank, api in fresh
     ]
     if not points or points[-1][0] != remote.status:
         points.append((remote.status, None))
     return points
 
 
-def _details(trigger: str, when: str | None, remote: RegistrationVersion) -> dict[str, object]:
-    if when is not None:
-        return {when: True}
-    if trigger == "deny" and (remote.denied_reasons or remote.feedback):
+def _details(step: Edge, remote: RegistrationVersion) -> dict[str, object]:
+    if step.when is not None:
+        return {step.when: True}
+    if step.trigger == "deny" and (remote.denied_reasons or remote.feedback):
         out: dict[str, object] = {}
         if remote.denied_reasons:
             out["denied_reasons"] = [r.to_api() for r in remote.denied_reasons]
@@ -150,10 +160,3 @@ def _details(trigger: str, when: str | None, remote: RegistrationVersion) -> dic
             out["feedback"] = remote.feedback
         return out
     return {}
-
-
-def adopt_versions(local: Registration, remote_versions: Sequence[RegistrationVersion]) -> None:
-    """Replace ``local``'s versions by the API's (the API is authoritative)."""
-    for version in remote_versions:
-        local.versions[version.number] = version
-    local.versions = {n: local.versions[n] for n in sorted(local.versions)}

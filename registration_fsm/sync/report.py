@@ -14,9 +14,10 @@ from registration_fsm.sync.reconcile import SyncAnomaly
 class SyncReport:
     """The outcome of one :meth:`Synchronizer.sync`.
 
-    ``events``: the transitions applied (cause ``remote``); ``anomalies``: what the
+    ``events``: the changes saved (origin ``remote``); ``anomalies``: what the
     lifecycle does not explain; ``changed`` / ``unchanged``: registration ids;
-    ``deleted``: tracked ids the API no longer lists; ``failed``: ids whose pull
+    ``deleted``: tracked ids the API no longer lists; ``not_found``: ids asked for
+    that the API does not know and the store never had; ``failed``: ids whose pull
     failed, with the error (their local state is untouched; the next sync retries);
     ``api_calls``: requests made, by operation.
     """
@@ -26,8 +27,14 @@ class SyncReport:
     changed: list[str] = attrs.field(factory=list)
     unchanged: list[str] = attrs.field(factory=list)
     deleted: list[str] = attrs.field(factory=list)
+    not_found: list[str] = attrs.field(factory=list)
     failed: dict[str, str] = attrs.field(factory=dict)
     api_calls: dict[str, int] = attrs.field(factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every registration asked for was pulled (none failed or unknown)."""
+        return not self.failed and not self.not_found
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -37,6 +44,7 @@ class SyncReport:
             "changed": list(self.changed),
             "unchanged": list(self.unchanged),
             "deleted": list(self.deleted),
+            "not_found": list(self.not_found),
             "failed": dict(self.failed),
             "api_calls": dict(self.api_calls),
         }

@@ -3,9 +3,9 @@
 - :func:`check_adapter_conformance`: one suite for every ``RegistrationApi``.
 - :class:`RegistrationLifecycleMachine`: a hypothesis state machine that drives an
   API through the whole lifecycle and checks local == remote after every step,
-  with lifecycle coverage (:class:`Edge`, :class:`CoverageReport`).
-- :mod:`registration_fsm.testing.strategies`: hypothesis strategies (importing it
-  registers them for ``st.from_type``).
+  with lifecycle coverage (:class:`CoverageReport`, over the lifecycle's own edges).
+- :mod:`registration_fsm.testing.strategies`: hypothesis strategies (registered for
+  ``st.from_type`` through hypothesis's entry point when hypothesis is imported).
 - :mod:`registration_fsm.testing.pytest_plugin`: fixtures (loaded by pytest
   through the ``pytest11`` entry point).
 
@@ -20,82 +20,57 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from registration_fsm.testing._hypothesis import setup as register_strategies
     from registration_fsm.testing.conformance import (
         SCENARIOS,
-        ConformanceError,
-        ConformanceFailed,
         ConformanceReport,
         ConformanceTarget,
         check_adapter_conformance,
     )
     from registration_fsm.testing.coverage import (
-        CoverageError,
         CoveragePolicy,
         CoverageReport,
-        Edge,
         LifecycleCoverage,
         LifecycleCoverageWarning,
-        lifecycle_edges,
     )
     from registration_fsm.testing.machine import (
         LifecycleTestCase,
         MachineClock,
-        Move,
         RegistrationLifecycleMachine,
     )
 
 #: Where each lazily exported name lives.
 _HOMES: dict[str, str] = {
     **dict.fromkeys(
-        [
-            "SCENARIOS",
-            "ConformanceError",
-            "ConformanceFailed",
-            "ConformanceReport",
-            "ConformanceTarget",
-            "check_adapter_conformance",
-        ],
+        ["SCENARIOS", "ConformanceReport", "ConformanceTarget", "check_adapter_conformance"],
         "conformance",
     ),
     **dict.fromkeys(
-        [
-            "CoverageError",
-            "CoveragePolicy",
-            "CoverageReport",
-            "Edge",
-            "LifecycleCoverage",
-            "LifecycleCoverageWarning",
-            "lifecycle_edges",
-        ],
+        ["CoveragePolicy", "CoverageReport", "LifecycleCoverage", "LifecycleCoverageWarning"],
         "coverage",
     ),
     **dict.fromkeys(
-        ["LifecycleTestCase", "MachineClock", "Move", "RegistrationLifecycleMachine"],
-        "machine",
+        ["LifecycleTestCase", "MachineClock", "RegistrationLifecycleMachine"], "machine"
     ),
+    "register_strategies": "_hypothesis",
 }
 
 #: Modules that need hypothesis (the ``testing`` extra).
-_NEEDS_HYPOTHESIS = {"machine"}
+_NEEDS_HYPOTHESIS = {"machine", "_hypothesis"}
 
 __all__ = [
     "SCENARIOS",
-    "ConformanceError",
-    "ConformanceFailed",
     "ConformanceReport",
     "ConformanceTarget",
-    "CoverageError",
     "CoveragePolicy",
     "CoverageReport",
-    "Edge",
     "LifecycleCoverage",
     "LifecycleCoverageWarning",
     "LifecycleTestCase",
     "MachineClock",
-    "Move",
     "RegistrationLifecycleMachine",
     "check_adapter_conformance",
-    "lifecycle_edges",
+    "register_strategies",
 ]
 
 
@@ -107,10 +82,10 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f"{__name__}.{home}")
     except ModuleNotFoundError as err:
         if home in _NEEDS_HYPOTHESIS and (err.name or "").split(".")[0] == "hypothesis":
-            from registration_fsm.adapters.boto3_errors import MissingDependency
+            from registration_fsm.errors import MissingDependency
 
             raise MissingDependency(
                 f"{name} needs hypothesis: pip install 'registration-fsm[testing]'"
             ) from err
         raise
-    return getattr(module, name)
+    return getattr(module, "setup" if name == "register_strategies" else name)

@@ -35,10 +35,12 @@ from registration_fsm.domain.registration import Registration
 from registration_fsm.domain.version import RegistrationVersion
 from registration_fsm.errors import (
     ConflictError,
+    ConformanceError,
+    ConformanceFailed,
     InvalidApiData,
+    InvalidArgumentType,
+    InvalidRegistrationId,
     NotFoundError,
-    RegistrationError,
-    ValidationError,
 )
 from registration_fsm.ports import RegistrationApi
 
@@ -62,18 +64,6 @@ _DENIED_REASONS = [
     {"Reason": "INVALID_BRAND", "ShortDescription": "The brand could not be verified."}
 ]
 _MALFORMED_IDS: tuple[Any, ...] = ("", "has space", "x" * 257, "bad\u2603", None, 7)
-
-
-class ConformanceError(RegistrationError, AssertionError):
-    """An API did not behave as the RegistrationApi contract requires."""
-
-
-class ConformanceFailed(ConformanceError):
-    """One or more scenarios failed; ``report`` has every failure."""
-
-    def __init__(self, report: ConformanceReport) -> None:
-        super().__init__(str(report))
-        self.report = report
 
 
 @attrs.frozen
@@ -201,7 +191,10 @@ def _ensure(condition: object, message: str) -> None:
 
 
 def _raises(
-    expected: type[E], call: Callable[[], object], what: str, reason: str | None = None
+    expected: type[E] | tuple[type[E], ...],
+    call: Callable[[], object],
+    what: str,
+    reason: str | None = None,
 ) -> E:
     try:
         result = call()
@@ -214,9 +207,14 @@ def _raises(
         return err
     except Exception as err:
         raise ConformanceError(
-            f"{what}: expected {expected.__name__}, got {type(err).__name__}: {err}"
+            f"{what}: expected {_names(expected)}, got {type(err).__name__}: {err}"
         ) from err
-    raise ConformanceError(f"{what}: expected {expected.__name__}, nothing was raised")
+    raise ConformanceError(f"{what}: expected {_names(expected)}, nothing was raised")
+
+
+def _names(expected: type[BaseException] | tuple[type[BaseException], ...]) -> str:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(k.__name__ for k in kinds)
 
 
 def _parse(kind: str, build: Callable[[], Any]) -> Any:
@@ -576,12 +574,14 @@ def unknown_registration_is_not_found(target: ConformanceTarget) -> None:
 
 @scenario
 def malformed_id_fails_before_any_call(target: ConformanceTarget) -> None:
-    """A malformed id raises ValidationError and sends nothing (``calls`` unchanged)."""
+    """A malformed id raises InvalidRegistrationId (a non-string InvalidArgumentType) and
+    sends nothing (``calls`` unchanged)."""
     api = target.api
     for bad in _MALFORMED_IDS:
+        expected = InvalidRegistrationId if isinstance(bad, str) else InvalidArgumentType
         for name, call in _by_id(api, bad).items():
             before = dict(api.calls)
-            _raises(ValidationError, call, f"{name}({bad!r})")
+            _raises(expected, call, f"{name}({bad!r})")
             _ensure(dict(api.calls) == before, f"{name}({bad!r}) made a request")
 
 

@@ -1,19 +1,19 @@
 """Lifecycle coverage: which statuses and edges a test run reached.
 
-An :class:`Edge` is one ``(source, trigger, dest)`` step of :data:`LIFECYCLE`
-(``source`` is None for ``create``). :class:`LifecycleCoverage` counts the edges
-of the events it is shown and the statuses it sees; :meth:`~LifecycleCoverage.report`
-compares them with the edges a suite requires. The stateful machine
+Edges are the lifecycle's own :class:`~registration_fsm.Edge` (``source --trigger-->
+dest``). :class:`LifecycleCoverage` counts the edges of the events it is shown
+and the statuses it sees; :meth:`~LifecycleCoverage.report` compares them with
+the edges a suite requires. The stateful machine
 (:mod:`registration_fsm.testing.machine`) keeps one per machine class, across
 every example of a hypothesis run. Nothing here needs hypothesis.
 
 ::
 
-    from registration_fsm.testing.coverage import LifecycleCoverage, lifecycle_edges
+    from registration_fsm.testing.coverage import LifecycleCoverage
 
     coverage = LifecycleCoverage()
     coverage.record(event)                   # a TransitionEvent
-    report = coverage.report(lifecycle_edges())
+    report = coverage.report()               # against every edge of LIFECYCLE
     report.missing                           # the required edges never seen
 """
 
@@ -21,24 +21,23 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
-from typing import Literal, NamedTuple
+from collections.abc import Collection, Mapping
+from typing import Literal
 
 import attrs
 
 from registration_fsm.domain.events import TransitionEvent
-from registration_fsm.domain.lifecycle import LIFECYCLE, Transition
+from registration_fsm.domain.lifecycle import LIFECYCLE, Edge
 from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
-from registration_fsm.errors import InvalidArgument, RegistrationError
+from registration_fsm.errors import CoverageError, InvalidArgument, InvalidArgumentType
 
 __all__ = [
     "CoverageError",
     "CoveragePolicy",
     "CoverageReport",
-    "Edge",
     "LifecycleCoverage",
     "LifecycleCoverageWarning",
-    "lifecycle_edges",
+    "edge_of",
 ]
 
 #: What a run does when a required edge was never reached.
@@ -46,50 +45,22 @@ CoveragePolicy = Literal["fail", "warn", "off"]
 POLICIES: tuple[CoveragePolicy, ...] = ("fail", "warn", "off")
 
 
-class Edge(NamedTuple):
-    """One step of the lifecycle: ``Edge(VersionStatus.APPROVED, "revoke", VersionStatus.REVOKED)``.
-
-    ``source`` is None for the ``create`` edge that brings a version into existence.
-    """
-
-    source: VersionStatus | None
-    trigger: str
-    dest: VersionStatus
-
-    def __str__(self) -> str:
-        src = "(new)" if self.source is None else str(self.source)
-        return f"{src} --{self.trigger}--> {self.dest}"
-
-    @classmethod
-    def of(cls, event: TransitionEvent) -> Edge:
-        """The edge an event took."""
-        return cls(event.source, event.trigger, event.dest)
+def edge_of(event: TransitionEvent) -> Edge | None:
+    """The lifecycle edge a version's event took (None for a registration's own event)."""
+    if event.version_number is None or isinstance(event.dest, RegistrationStatus):
+        return None
+    source = event.source if isinstance(event.source, VersionStatus) else None
+    return LIFECYCLE.edge(source, event.trigger, event.dest) or Edge(
+        source, event.trigger, event.dest
+    )
 
 
 def _edge_key(edge: Edge) -> tuple[str, str, str]:
     return ("" if edge.source is None else str(edge.source), edge.trigger, str(edge.dest))
 
 
-def lifecycle_edges(table: Iterable[Transition] = LIFECYCLE) -> frozenset[Edge]:
-    """Every edge of a transition table (default :data:`LIFECYCLE`: 20 edges)."""
-    out: set[Edge] = set()
-    for t in table:
-        if not t.sources:
-            out.add(Edge(None, t.trigger, t.dest))
-        out.update(Edge(s, t.trigger, t.dest) for s in t.sources)
-    return frozenset(out)
-
-
 class LifecycleCoverageWarning(UserWarning):
     """A run left required lifecycle edges unexercised (``coverage_policy = "warn"``)."""
-
-
-class CoverageError(RegistrationError, AssertionError):
-    """A run left required lifecycle edges unexercised (``coverage_policy = "fail"``)."""
-
-    def __init__(self, report: CoverageReport) -> None:
-        super().__init__(str(report))
-        self.report = report
 
 
 @attrs.frozen
@@ -152,11 +123,12 @@ class LifecycleCoverage:
         An event carrying an anomaly (a ``remote_change`` no legal path explains)
         is not a lifecycle edge and is not counted.
         """
-        if event.anomaly is not None:
+        edge = edge_of(event)
+        if event.anomaly is not None or edge is None:
             return
         with self._lock:
-            self.edges[Edge.of(event)] += 1
-            self.version_statuses[event.dest] += 1
+            self.edges[edge] += 1
+            self.version_statuses[edge.dest] += 1
 
     def record_registration_status(self, status: RegistrationStatus) -> None:
         """Count a registration status seen."""
@@ -191,10 +163,12 @@ class LifecycleCoverage:
 
 def check_required_edges(required: Collection[Edge] | None) -> frozenset[Edge]:
     """``required`` as a frozenset (None: every LIFECYCLE edge); refuses edges not in it."""
-    every = lifecycle_edges()
+    every = frozenset(LIFECYCLE)
     if required is None:
         return every
-    wanted = frozenset(Edge(*e) for e in required)
+    if isinstance(required, str) or not all(isinstance(e, Edge) for e in required):
+        raise InvalidArgumentType("required edges must be a collection of Edge")
+    wanted = frozenset(required)
     unknown = sorted((e for e in wanted if e not in every), key=_edge_key)
     if unknown:
         raise InvalidArgument(

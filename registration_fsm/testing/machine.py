@@ -33,12 +33,11 @@ from __future__ import annotations
 import unittest
 import warnings
 import weakref
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-import attrs
 from hypothesis import HealthCheck
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
@@ -56,43 +55,32 @@ from hypothesis.stateful import (
 )
 
 from registration_fsm.domain.events import TransitionEvent
-from registration_fsm.domain.guards import DiscardPolicy, GuardContext, guard_name
-from registration_fsm.domain.lifecycle import LIFECYCLE, RULES, Transition
-from registration_fsm.domain.registration import CONFLICT_REASONS, CREATE_NOT_ALLOWED, Registration
+from registration_fsm.domain.lifecycle import LIFECYCLE, Edge, LifecyclePolicy
+from registration_fsm.domain.registration import Guard, GuardContext, Registration, guard_name
 from registration_fsm.domain.statuses import (
     CLOSED_VERSION_STATUSES,
     RegistrationStatus,
     VersionStatus,
 )
-from registration_fsm.errors import ConflictError, DiscardNotAllowed, NotFoundError
+from registration_fsm.domain.version import CREATE
+from registration_fsm.errors import CommandRefused, ConflictError, CoverageError, NotFoundError
 from registration_fsm.ports import RegistrationApi
 from registration_fsm.sync import Synchronizer, SyncReport
 from registration_fsm.testing.conformance import ConformanceTarget
 from registration_fsm.testing.coverage import (
-    CoverageError,
     CoveragePolicy,
     CoverageReport,
-    Edge,
     LifecycleCoverage,
     LifecycleCoverageWarning,
     check_policy,
     check_required_edges,
-    lifecycle_edges,
 )
 
-__all__ = ["LifecycleTestCase", "MachineClock", "Move", "RegistrationLifecycleMachine"]
+__all__ = ["LifecycleTestCase", "MachineClock", "RegistrationLifecycleMachine"]
 
-#: Lifecycle triggers no API operation causes: played through the target's ``advance``.
-AWS_SIDE_TRIGGERS: tuple[str, ...] = tuple(
-    trigger
-    for trigger in RULES.triggers
-    if all(t.operation is None for t in LIFECYCLE if t.trigger == trigger)
-)
+#: The customer's commands the machine sends through the synchronizer (by trigger).
+COMMANDS: tuple[str, ...] = ("submit", CREATE, "discard")
 
-#: Customer commands (API operations) the machine sends through the synchronizer.
-COMMANDS: tuple[str, ...] = ("submit", "create_version", "discard")
-
-_REASONS: Mapping[str, str] = {**CONFLICT_REASONS, "create_version": CREATE_NOT_ALLOWED}
 _DENIED_REASONS = [
     {"Reason": "INVALID_BRAND", "ShortDescription": "The brand could not be verified."}
 ]
@@ -101,8 +89,8 @@ _DENIED_REASONS = [
 class MachineClock:
     """A deterministic clock: ``start`` (2020-01-01 UTC) plus one second per reading.
 
-    It starts in the past on purpose: ``Registration.check`` compares the wall
-    clock with the recorded history, so recorded times must not be in the future.
+    It starts in the past on purpose: recorded times must not be in the future of
+    the clocks that read them.
     """
 
     def __init__(self, start: datetime = datetime(2020, 1, 1, tzinfo=UTC)) -> None:
@@ -111,24 +99,6 @@ class MachineClock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
-
-
-@attrs.frozen
-class Move:
-    """One legal step for a registration: a customer command or an AWS-side trigger.
-
-    ``kind`` is ``"submit"``, ``"create_version"``, ``"discard"`` or ``"aws"``
-    (then ``trigger`` names the AWS-side trigger).
-    """
-
-    kind: Literal["submit", "create_version", "discard", "aws"]
-    trigger: str
-    aws_review: bool = False
-
-    def __str__(self) -> str:
-        if self.kind == "submit" and self.aws_review:
-            return "submit(aws_review)"
-        return self.trigger
 
 
 TargetSource = ConformanceTarget | AbstractContextManager[ConformanceTarget]
@@ -141,49 +111,15 @@ def machine_refusal(ctx: GuardContext) -> str | None:
     return f"the machine refuses to discard v{ctx.version.number}"
 
 
-class _CoverageTestCase:
-    """``Machine.TestCase``: a unittest.TestCase whose runTest is :meth:`Machine.run`."""
-
-    def __get__(
-        self, obj: RegistrationLifecycleMachine | None, typ: type[Any] | None = None
-    ) -> type[LifecycleTestCase]:
-        if obj is not None:
-            typ = type(obj)
-        assert typ is not None
-        return _test_case_for(typ)
-
-    def __set__(self, obj: object, value: object) -> None:
-        raise AttributeError("Cannot set TestCase")
-
-
 class LifecycleTestCase(unittest.TestCase):
-    """The base of every ``Machine.TestCase``: ``runTest`` is ``Machine.run(settings=...)``."""
+    """The base of every ``Machine.TestCase``: ``runTest`` is ``Machine.run(settings=...)``,
+    so the run's lifecycle coverage is checked once, after the run."""
 
-    settings: ClassVar[Settings]
+    machine: ClassVar[type[RegistrationLifecycleMachine]]
+    settings: ClassVar[Settings] = Settings(deadline=None, suppress_health_check=list(HealthCheck))
 
-
-_TEST_CASES: dict[type[Any], type[LifecycleTestCase]] = {}
-
-
-def _test_case_for(cls: type[RegistrationLifecycleMachine]) -> type[LifecycleTestCase]:
-    found = _TEST_CASES.get(cls)
-    if found is not None:
-        return found
-
-    class MachineTestCase(LifecycleTestCase):
-        settings = Settings(deadline=None, suppress_health_check=list(HealthCheck))
-
-        def runTest(self) -> None:
-            cls.run(settings=self.settings)
-
-        runTest.is_hypothesis_test = True  # type: ignore[attr-defined]
-        runTest._hypothesis_state_machine_class = cls  # type: ignore[attr-defined]
-
-    MachineTestCase.__name__ = f"{cls.__name__}.TestCase"
-    MachineTestCase.__qualname__ = f"{cls.__qualname__}.TestCase"
-    MachineTestCase.__module__ = cls.__module__
-    _TEST_CASES[cls] = MachineTestCase
-    return MachineTestCase
+    def runTest(self) -> None:
+        self.machine.run(settings=self.settings)
 
 
 class RegistrationLifecycleMachine(RuleBasedStateMachine):
@@ -193,9 +129,12 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
 
     - ``coverage_policy``: ``"fail"`` (default), ``"warn"`` or ``"off"``: what the
       end of a run does when a required edge was never exercised;
-    - ``required_edges``: the edges a run must reach (None: every LIFECYCLE edge);
-    - ``discard_policy``: the policy of local discards and of the default emulator
-      (default ``DiscardPolicy.allow_draft()``, so the DRAFT discard edge is reachable);
+    - ``required_edges``: the edges a run must reach (None: every LIFECYCLE edge
+      the ``policy`` allows, a disabled trigger's included);
+    - ``policy``: the :class:`LifecyclePolicy` of the local checks, the predictions
+      and the default emulator (default ``LifecyclePolicy.allow_draft_discard()``,
+      so the optional DRAFT discard edge is reachable); edges it leaves off are
+      never driven nor required;
     - ``discard_guards``: your own guards, run on every discard;
     - ``disabled_triggers``: lifecycle triggers never fired (``"create"`` stops
       new versions, not new registrations);
@@ -214,8 +153,8 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
 
     coverage_policy: ClassVar[CoveragePolicy] = "fail"
     required_edges: ClassVar[frozenset[Edge] | None] = None
-    discard_policy: ClassVar[DiscardPolicy] = DiscardPolicy.allow_draft()
-    discard_guards: ClassVar[tuple[Callable[[GuardContext], str | None], ...]] = ()
+    policy: ClassVar[LifecyclePolicy] = LifecyclePolicy.allow_draft_discard()
+    discard_guards: ClassVar[tuple[Guard, ...]] = ()
     disabled_triggers: ClassVar[frozenset[str]] = frozenset()
     max_registrations: ClassVar[int] = 3
     max_versions: ClassVar[int] = 5
@@ -223,7 +162,12 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     sync_after_commands: ClassVar[bool] = False
     actor: ClassVar[str] = "machine"
 
-    TestCase = _CoverageTestCase()  # type: ignore[assignment]
+    #: A unittest.TestCase running this machine (made for every subclass).
+    TestCase: type[LifecycleTestCase]  # type: ignore[assignment]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TestCase = _test_case(cls)
 
     #: Ids of the live (not deleted) registrations.
     registrations = Bundle("registrations")
@@ -245,7 +189,7 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         self.live: list[str] = []
         self.deleted: list[str] = []
         self._local: dict[str, Registration] = {}
-        self._moves: dict[str, tuple[Move, ...]] = {}
+        self._moves: dict[str, tuple[Edge, ...]] = {}
         self._refused: dict[str, tuple[str, ...]] = {}
         self._unexplained: list[TransitionEvent] = []
 
@@ -254,16 +198,14 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     def make_target(self) -> TargetSource:
         """The API under test and its ``advance`` hook (a context manager is entered, then
         exited at teardown). Default: a fresh seeded emulator with a :class:`MachineClock`."""
-        from registration_fsm.adapters.emulator import EmulatedRegistrationApi
+        from registration_fsm.emulator import EmulatedRegistrationApi
 
-        emulator = EmulatedRegistrationApi(
-            seed=0, clock=MachineClock(), discard_policy=self.discard_policy
-        )
+        emulator = EmulatedRegistrationApi(seed=0, clock=MachineClock(), policy=self.policy)
         return ConformanceTarget(api=emulator, advance=emulator.advance, name="emulator")
 
     def make_synchronizer(self, api: RegistrationApi) -> Synchronizer:
         """The synchronizer under test (default: in memory, one request at a time)."""
-        return Synchronizer(api, concurrency=1)
+        return Synchronizer(api, concurrency=1, policy=self.policy)
 
     def teardown(self) -> None:
         """Exit the target's context (a served emulator stops here)."""
@@ -287,7 +229,18 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     @classmethod
     def coverage_report(cls) -> CoverageReport:
         """What the examples so far reached, against ``required_edges``."""
-        return cls.lifecycle_coverage().report(cls.required_edges)
+        return cls.lifecycle_coverage().report(cls._required())
+
+    @classmethod
+    def _required(cls) -> frozenset[Edge]:
+        """``required_edges``, else every LIFECYCLE edge the ``policy`` allows.
+
+        A disabled trigger's edges stay required: a suite that stops firing one
+        fails its coverage check rather than passing silently.
+        """
+        if cls.required_edges is not None:
+            return frozenset(cls.required_edges)
+        return frozenset(e for e in LIFECYCLE if cls.policy.allows(e))
 
     @classmethod
     def check_coverage(cls, policy: CoveragePolicy | None = None) -> CoverageReport:
@@ -313,7 +266,7 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         and accumulated over every example; it is checked once, after the run.
         """
         check_policy(cls.coverage_policy)
-        check_required_edges(cls.required_edges)
+        check_required_edges(cls._required())
         cls.reset_coverage()
         run_state_machine_as_test(
             cls, settings=settings if settings is not None else cls.TestCase.settings
@@ -331,93 +284,74 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         """The local registration as of the last check (a copy: changing it changes nothing)."""
         return self._local[registration_id]
 
-    def moves(self, registration_id: str) -> tuple[Move, ...]:
-        """The legal moves of a live registration as of the last check."""
+    def moves(self, registration_id: str) -> tuple[Edge, ...]:
+        """The edges a live registration can take now, as of the last check."""
         return self._moves[registration_id]
 
-    def legal_moves(self, registration: Registration) -> tuple[Move, ...]:
-        """Every move the local model allows now (customer commands, then AWS-side triggers)."""
-        out: list[Move] = []
+    def legal_moves(self, registration: Registration) -> tuple[Edge, ...]:
+        """Every edge the local model allows now: customer commands, then AWS's side."""
+        out: list[Edge] = []
         off = self.disabled_triggers
-        if "submit" not in off:
-            for aws_review in (False, True):
-                if _allowed(registration.check, "submit", aws_review=aws_review):
-                    out.append(Move("submit", "submit", aws_review))
-        room = len(registration.versions) < self.max_versions
-        if "create" not in off and room and _allowed(registration.check_create_version):
-            out.append(Move("create_version", "create"))
-        if "discard" not in off and not registration.discard_refusals(policy=self.discard_policy):
-            out.append(Move("discard", "discard"))
-        for trigger in AWS_SIDE_TRIGGERS:
-            if trigger not in off and _allowed(registration.check, trigger):
-                out.append(Move("aws", trigger))
-        return tuple(out)
+        current = registration.current_version
+        for edge in LIFECYCLE:
+            if edge.trigger in off or not self._usable(edge):
+                continue
+            if edge.source is None:
+                room = len(registration.versions) < self.max_versions
+                if room and not registration.refusals(CREATE, policy=self.policy):
+                    out.append(edge)
+                continue
+            target = current if edge.trigger in LIFECYCLE.allowed(current.status) else None
+            if edge.trigger in ("revoke", "archive"):
+                target = _approved(registration)
+            if target is None or target.status != edge.source:
+                continue
+            if not registration.refusals(edge.trigger, policy=self.policy, **_details(edge)):
+                out.append(edge)
+        return tuple(sorted(out, key=_command_first))
 
-    def _usable(self, source: VersionStatus, transition: Transition) -> bool:
-        if transition.trigger in self.disabled_triggers:
-            return False
-        return transition.trigger != "discard" or source in self.discard_policy.discardable
+    def _usable(self, edge: Edge) -> bool:
+        return edge.trigger not in self.disabled_triggers and self.policy.allows(edge)
 
     def _drivable_edges(self) -> list[Edge]:
-        return _drivable_edges(self.disabled_triggers, self.discard_policy)
+        return _drivable_edges(self.disabled_triggers, self.policy)
 
-    def _path(self, start: VersionStatus, goals: Collection[VersionStatus]) -> list[Move] | None:
-        """The shortest chain of usable moves from ``start`` to one of ``goals``."""
-        frontier: list[tuple[VersionStatus, list[Move]]] = [(start, [])]
-        seen = {start}
-        while frontier:
-            nxt: list[tuple[VersionStatus, list[Move]]] = []
-            for status, path in frontier:
-                if status in goals:
-                    return path
-                for t in LIFECYCLE:
-                    if status in t.sources and t.dest not in seen and self._usable(status, t):
-                        seen.add(t.dest)
-                        nxt.append((t.dest, [*path, _move_of(t)]))
-            frontier = nxt
-        return None
-
-    def plan(self, registration: Registration, edge: Edge) -> list[Move] | None:
-        """Moves that take ``registration``'s current version through ``edge``, or None.
+    def plan(self, registration: Registration, edge: Edge) -> list[Edge] | None:
+        """Edges that take ``registration``'s current version through ``edge``, or None.
 
         From the current status if it can reach the edge's source; otherwise the
-        current version is closed and a new version takes the edge.
+        current version is closed and a new version takes the edge. None for an edge
+        the ``policy`` leaves off or whose trigger is disabled.
         """
         current = registration.current_version.status
-        if current.is_unknown:
+        if current.is_unknown or not self._usable(edge):
             return None
-        (transition,) = (
-            t
-            for t in LIFECYCLE
-            if t.trigger == edge.trigger
-            and t.dest == edge.dest
-            and (edge.source in t.sources if edge.source is not None else not t.sources)
-        )
-        step = _move_of(transition)
         if edge.source is not None:
-            direct = self._path(current, {edge.source})
+            direct = LIFECYCLE.shortest_path(current, edge.source, usable=self._usable)
             if direct is not None:
-                return [*direct, step]
-        to_closed = self._path(current, CLOSED_VERSION_STATUSES)
+                return [*direct, edge]
+        to_closed = LIFECYCLE.shortest_path(current, CLOSED_VERSION_STATUSES, usable=self._usable)
         full = len(registration.versions) >= self.max_versions
-        if to_closed is None or full or "create" in self.disabled_triggers:
+        if to_closed is None or full or CREATE in self.disabled_triggers:
             return None
         if edge.source is None:
-            return [*to_closed, step]
-        fresh = self._path(VersionStatus.DRAFT, {edge.source})
-        return None if fresh is None else [*to_closed, _CREATE_VERSION, *fresh, step]
+            return [*to_closed, edge]
+        fresh = LIFECYCLE.shortest_path(VersionStatus.DRAFT, edge.source, usable=self._usable)
+        return None if fresh is None else [*to_closed, LIFECYCLE.initial, *fresh, edge]
 
     def _with_moves(self, kind: str) -> list[str]:
-        return [i for i in self.live if any(m.kind == kind for m in self._moves.get(i, ()))]
+        return [i for i in self.live if any(_kind(m) == kind for m in self._moves.get(i, ()))]
 
     def refused_commands(self, registration: Registration) -> tuple[str, ...]:
         """The customer commands the lifecycle refuses now (whatever the caps and switches)."""
         out: list[str] = []
-        if not any(_allowed(registration.check, "submit", aws_review=r) for r in (False, True)):
+        if all(
+            registration.refusals("submit", aws_review=r, policy=self.policy) for r in (False, True)
+        ):
             out.append("submit")
-        if not _allowed(registration.check_create_version):
-            out.append("create_version")
-        if registration.discard_refusals(policy=self.discard_policy):
+        if registration.refusals(CREATE, policy=self.policy):
+            out.append(CREATE)
+        if registration.refusals("discard", policy=self.policy):
             out.append("discard")
         return tuple(out)
 
@@ -427,10 +361,10 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     def _refusable_aws(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for reg_id in self.live:
-            legal = {m.trigger for m in self._moves.get(reg_id, ()) if m.kind == "aws"}
+            legal = {m.trigger for m in self._moves.get(reg_id, ()) if _kind(m) == "aws"}
             out.extend(
                 (reg_id, t)
-                for t in AWS_SIDE_TRIGGERS
+                for t in LIFECYCLE.aws_triggers
                 if t not in legal and t not in self.disabled_triggers
             )
         return out
@@ -474,67 +408,67 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
 
     # -- applying moves ---------------------------------------------------------
 
-    def apply(self, data: st.DataObject, registration_id: str, move: Move) -> bool:
-        """Apply a legal move; check the outcome against the local model's prediction.
+    def apply(self, data: st.DataObject, registration_id: str, edge: Edge) -> bool:
+        """Take a legal edge; check the outcome against the local model's prediction.
 
         Returns False when one of your ``discard_guards`` refused (nothing changed).
         """
         before = self._local[registration_id]
-        expected = _predict(before, move)
-        if move.kind == "aws":
+        expected = _predict(before, edge, self.policy)
+        if _kind(edge) == "aws":
             details: dict[str, Any] = {}
-            if move.trigger == "deny":
+            if edge.trigger == "deny":
                 details = data.draw(_DENY_DETAILS, label="deny details")
-            self.target.advance(registration_id, move.trigger, **details)
+            self.target.advance(registration_id, edge.trigger, **details)
             self.pull(registration_id)
-        elif self._command(data, registration_id, move):
+        elif self._command(data, registration_id, edge):
             if self.sync_after_commands:
                 self.pull(registration_id)
         else:
             expected = _statuses(before)  # refused by one of your guards
         after = self.check_registration(registration_id)
         got = {n: v.status for n, v in after.versions.items()}
-        assert got == expected, f"{move} on {_statuses(before)}: expected {expected}, got {got}"
+        assert got == expected, f"{edge} on {_statuses(before)}: expected {expected}, got {got}"
         return got != _statuses(before)
 
-    def _command(self, data: st.DataObject, registration_id: str, move: Move) -> bool:
-        """Send a command through the synchronizer; False if a user guard refused it."""
+    def _command(self, data: st.DataObject, registration_id: str, edge: Edge) -> bool:
+        """Send the command that takes ``edge`` through the synchronizer; False if a user
+        guard refused it. The API refusing what the local model allowed fails, saying so."""
         sync, local = self.synchronizer, self._local[registration_id]
-        if move.kind == "submit":
-            event = sync.submit(registration_id, aws_review=move.aws_review, actor=self.actor)
-            dest = VersionStatus.AWS_REVIEWING if move.aws_review else VersionStatus.SUBMITTED
-            assert (event.trigger, event.dest) == ("submit", dest), event
-        elif move.kind == "create_version":
-            event = sync.create_version(registration_id, actor=self.actor)
-            assert event.version_number == local.current_version_number + 1, event
-        else:
-            reason = data.draw(st.sampled_from([None, "wrong EIN"]), label="reason")
-            guards = self.discard_guards
-            refusals = local.discard_refusals(
-                actor=self.actor, reason=reason, guards=guards, policy=self.discard_policy
-            )
-            if refusals:  # one of the user's guards refuses: no request may be sent
-                self._expect_local_refusal(
-                    registration_id,
-                    lambda: sync.discard(
-                        registration_id,
-                        actor=self.actor,
-                        reason=reason,
-                        guards=guards,
-                        policy=self.discard_policy,
-                    ),
-                    "DISCARD_REGISTRATION_VERSION_NOT_ALLOWED",
-                    [f.name for f in refusals],
+        try:
+            if edge.trigger == "submit":
+                review = edge.when == "aws_review"
+                event = sync.submit(registration_id, aws_review=review, actor=self.actor)
+                assert (event.trigger, event.dest) == ("submit", edge.dest), event
+            elif edge.trigger == CREATE:
+                event = sync.create_version(registration_id, actor=self.actor)
+                assert event.version_number == local.current_version_number + 1, event
+            else:
+                reason = data.draw(st.sampled_from([None, "wrong EIN"]), label="reason")
+                guards = self.discard_guards
+                refusals = local.refusals(
+                    "discard", actor=self.actor, reason=reason, guards=guards, policy=self.policy
                 )
-                return False
-            event = sync.discard(
-                registration_id,
-                actor=self.actor,
-                reason=reason,
-                guards=guards,
-                policy=self.discard_policy,
-            )
-            assert event.dest == VersionStatus.DISCARDED, event
+                if refusals:  # one of the user's guards refuses: no request may be sent
+                    self._expect_local_refusal(
+                        registration_id,
+                        lambda: sync.discard(registration_id, actor=self.actor, reason=reason,
+                                             guards=guards, policy=self.policy),
+                        "DISCARD_REGISTRATION_VERSION_NOT_ALLOWED",
+                        [f.name for f in refusals],
+                    )  # fmt: skip
+                    return False
+                event = sync.discard(
+                    registration_id, actor=self.actor, reason=reason, guards=guards,
+                    policy=self.policy,
+                )  # fmt: skip
+                assert event.dest == VersionStatus.DISCARDED, event
+        except ConflictError as refused:
+            version = local.current_version
+            raise AssertionError(
+                f"the local policy allowed {edge.trigger} of v{version.number} "
+                f"({version.status}), the API refused it: {refused}"
+            ) from refused
         assert event.actor == self.actor, event
         return True
 
@@ -544,16 +478,17 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         call: Callable[[], object],
         reason: str | None,
         guards: Sequence[str] | None = None,
-    ) -> ConflictError:
-        """``call`` must raise a ConflictError with ``reason`` and send no request."""
+    ) -> CommandRefused:
+        """``call`` must raise :class:`CommandRefused` with ``reason`` and send no request."""
         calls = dict(self.api.calls)
         stored = self.synchronizer.get(registration_id)
         refusal = _refusal(call)
-        assert refusal is not None, "a command the local model refuses was accepted"
+        assert isinstance(refusal, CommandRefused), (
+            f"a command the local model refuses was not refused locally: {refusal!r}"
+        )
         assert refusal.reason == reason, f"expected reason {reason}, got {refusal!r}"
         if guards is not None:
-            assert isinstance(refusal, DiscardNotAllowed), refusal
-            assert [g.name for g in refusal.failed_guards] == list(guards), refusal
+            assert [g.name for g in refusal.refusals] == list(guards), refusal
         assert dict(self.api.calls) == calls, (
             f"a local refusal made requests: {calls} -> {dict(self.api.calls)}"
         )
@@ -586,30 +521,32 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     def submit(self, data: st.DataObject, aws_review: bool) -> None:
         """SubmitRegistrationVersion on a DRAFT, with or without AWS review."""
         reg_id = data.draw(st.sampled_from(self._with_moves("submit")), label="registration")
-        self.apply(data, reg_id, Move("submit", "submit", aws_review))
+        when = "aws_review" if aws_review else None
+        edges = [m for m in self._moves[reg_id] if m.trigger == "submit" and m.when == when]
+        if edges:
+            self.apply(data, reg_id, edges[0])
 
-    @precondition(lambda self: bool(self._with_moves("create_version")))
+    @precondition(lambda self: bool(self._with_moves(CREATE)))
     @rule(data=st.data())
     def create_version(self, data: st.DataObject) -> None:
         """CreateRegistrationVersion over a closed current version."""
-        reg_id = data.draw(
-            st.sampled_from(self._with_moves("create_version")), label="registration"
-        )
-        self.apply(data, reg_id, Move("create_version", "create"))
+        reg_id = data.draw(st.sampled_from(self._with_moves(CREATE)), label="registration")
+        self.apply(data, reg_id, LIFECYCLE.initial)
 
     @precondition(lambda self: bool(self._with_moves("discard")))
     @rule(data=st.data())
     def discard(self, data: st.DataObject) -> None:
         """DiscardRegistrationVersion where the built-in guards allow it (yours may refuse)."""
         reg_id = data.draw(st.sampled_from(self._with_moves("discard")), label="registration")
-        self.apply(data, reg_id, Move("discard", "discard"))
+        (edge,) = (m for m in self._moves[reg_id] if m.trigger == "discard")
+        self.apply(data, reg_id, edge)
 
     @precondition(lambda self: bool(self._with_moves("aws")))
     @rule(data=st.data())
     def aws_event(self, data: st.DataObject) -> None:
         """One AWS-side event the lifecycle allows (review, authentication, outcomes)."""
         reg_id = data.draw(st.sampled_from(self._with_moves("aws")), label="registration")
-        moves = [m for m in self._moves[reg_id] if m.kind == "aws"]
+        moves = [m for m in self._moves[reg_id] if _kind(m) == "aws"]
         self.apply(data, reg_id, data.draw(st.sampled_from(moves), label="event"))
 
     @precondition(lambda self: bool(self.live))
@@ -653,18 +590,18 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     def refused_command(self, data: st.DataObject, through: str) -> None:
         """A command the lifecycle forbids now: refused locally (no request) or by the API."""
         reg_id, command = data.draw(st.sampled_from(self._refusable()), label="command")
-        reason = _REASONS[command]
+        reason = LIFECYCLE.trigger(command).conflict_reason
         if through == "synchronizer":
             calls: dict[str, Callable[[], object]] = {
                 "submit": lambda: self.synchronizer.submit(reg_id, actor=self.actor),
-                "create_version": lambda: self.synchronizer.create_version(reg_id),
-                "discard": lambda: self.synchronizer.discard(reg_id, policy=self.discard_policy),
+                CREATE: lambda: self.synchronizer.create_version(reg_id),
+                "discard": lambda: self.synchronizer.discard(reg_id, policy=self.policy),
             }
             self._expect_local_refusal(reg_id, calls[command], reason)
             return
         api_calls: dict[str, Callable[[], object]] = {
             "submit": lambda: self.api.submit_registration_version(reg_id),
-            "create_version": lambda: self.api.create_registration_version(reg_id),
+            CREATE: lambda: self.api.create_registration_version(reg_id),
             "discard": lambda: self.api.discard_registration_version(reg_id),
         }
         refusal = _refusal(api_calls[command])
@@ -680,7 +617,7 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         reg_id, trigger = data.draw(st.sampled_from(self._refusable_aws()), label="event")
         try:
             self.target.advance(reg_id, trigger)
-        except ConflictError:
+        except (CommandRefused, ConflictError):
             pass
         else:
             raise AssertionError(f"advance accepted {trigger} on {_statuses(self._local[reg_id])}")
@@ -695,8 +632,8 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         local = self._local[reg_id]
         expected = [
             f.name
-            for f in local.discard_refusals(
-                actor=self.actor, reason="refused", guards=guards, policy=self.discard_policy
+            for f in local.refusals(
+                "discard", actor=self.actor, reason="refused", guards=guards, policy=self.policy
             )
         ]
         assert expected[-1:] == [guard_name(machine_refusal)], expected
@@ -707,7 +644,7 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
                 actor=self.actor,
                 reason="refused",
                 guards=guards,
-                policy=self.discard_policy,
+                policy=self.policy,
             ),
             "DISCARD_REGISTRATION_VERSION_NOT_ALLOWED",
             expected,
@@ -716,8 +653,12 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     @rule(reg_id=consumes(registrations))
     def delete(self, reg_id: str) -> None:
         """DeleteRegistration: DELETED locally; gone (or DELETED) remotely."""
-        registration = self.synchronizer.delete(reg_id, actor=self.actor)
-        assert registration.status == RegistrationStatus.DELETED, registration.status
+        event = self.synchronizer.delete(reg_id, actor=self.actor)
+        assert (event.trigger, event.dest, event.actor) == (
+            "delete",
+            RegistrationStatus.DELETED,
+            self.actor,
+        ), event
         assert self.synchronizer.get(reg_id).status == RegistrationStatus.DELETED
         self._assert_gone(reg_id)
         self.live.remove(reg_id)
@@ -739,16 +680,16 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
             sync = self.synchronizer
             calls: dict[str, Callable[[], object]] = {
                 "submit": lambda: sync.submit(reg_id),
-                "create_version": lambda: sync.create_version(reg_id),
-                "discard": lambda: sync.discard(reg_id, policy=self.discard_policy),
+                CREATE: lambda: sync.create_version(reg_id),
+                "discard": lambda: sync.discard(reg_id, policy=self.policy),
                 "delete": lambda: sync.delete(reg_id),
             }
-            reason = {**_REASONS, "delete": "RESOURCE_DELETION_NOT_ALLOWED"}[command]
+            reason = LIFECYCLE.trigger(command).conflict_reason
             self._expect_local_refusal(reg_id, calls[command], reason)
             return
         api_calls: dict[str, Callable[[], object]] = {
             "submit": lambda: self.api.submit_registration_version(reg_id),
-            "create_version": lambda: self.api.create_registration_version(reg_id),
+            CREATE: lambda: self.api.create_registration_version(reg_id),
             "discard": lambda: self.api.discard_registration_version(reg_id),
             "delete": lambda: self.api.delete_registration(reg_id),
         }
@@ -798,61 +739,60 @@ def _enter(source: TargetSource) -> AbstractContextManager[ConformanceTarget]:
     )
 
 
-def _allowed(check: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
-    try:
-        check(*args, **kwargs)
-    except ConflictError:
-        return False
-    return True
+def _kind(edge: Edge) -> str:
+    """The rule that takes ``edge``: its trigger for a customer command, else "aws"."""
+    return edge.trigger if edge.trigger in COMMANDS else "aws"
 
 
-_CREATE_VERSION = Move("create_version", "create")
+def _command_first(edge: Edge) -> int:
+    return 0 if _kind(edge) != "aws" else 1
 
 
-def _move_of(transition: Transition) -> Move:
-    """The move that fires ``transition``."""
-    if transition.trigger == "submit":
-        return Move("submit", "submit", transition.when == "aws_review")
-    if transition.trigger == "discard":
-        return Move("discard", "discard")
-    if not transition.sources:
-        return _CREATE_VERSION
-    return Move("aws", transition.trigger)
+def _details(edge: Edge) -> dict[str, Any]:
+    """The details that select ``edge`` among its trigger's edges."""
+    return {} if edge.when is None else {edge.when: True}
+
+
+def _approved(registration: Registration) -> Any:
+    number = registration.approved_version_number
+    return None if number is None else registration.versions[number]
+
+
+def _test_case(cls: type[RegistrationLifecycleMachine]) -> type[LifecycleTestCase]:
+    case = type(f"{cls.__name__}.TestCase", (LifecycleTestCase,), {"machine": cls})
+    case.__qualname__ = f"{cls.__qualname__}.TestCase"
+    case.__module__ = cls.__module__
+    return case
 
 
 def _depth(edge: Edge) -> tuple[int, str, str]:
     """Lifecycle order: how far the edge's source is from a new version."""
     if edge.source is None:
         return (-1, edge.trigger, str(edge.dest))
-    path = RULES.shortest_path(VersionStatus.DRAFT, edge.source)
-    return (0 if path is None else len(path), edge.trigger, str(edge.dest))
+    distance = LIFECYCLE.distance(VersionStatus.DRAFT, edge.source)
+    return (0 if distance is None else distance, edge.trigger, str(edge.dest))
 
 
-_DRIVABLE: dict[tuple[frozenset[str], DiscardPolicy], list[Edge]] = {}
+_DRIVABLE: dict[tuple[frozenset[str], LifecyclePolicy], list[Edge]] = {}
 
 
-def _drivable_edges(disabled: frozenset[str], policy: DiscardPolicy) -> list[Edge]:
-    """Lifecycle edges no disabled trigger or the discard policy rules out, in a stable order."""
+def _drivable_edges(disabled: frozenset[str], policy: LifecyclePolicy) -> list[Edge]:
+    """Lifecycle edges no disabled trigger or the policy rules out, in a stable order."""
     key = (disabled, policy)
     found = _DRIVABLE.get(key)
     if found is None:
         found = _DRIVABLE[key] = sorted(
-            (
-                e
-                for e in lifecycle_edges()
-                if e.trigger not in disabled
-                and (e.trigger != "discard" or e.source in policy.discardable)
-            ),
+            (e for e in LIFECYCLE if e.trigger not in disabled and policy.allows(e)),
             key=lambda e: ("" if e.source is None else str(e.source), e.trigger, str(e.dest)),
         )
     return found
 
 
-def _refusal(call: Callable[[], object]) -> ConflictError | None:
-    """The ConflictError ``call`` raises, or None if it succeeds."""
+def _refusal(call: Callable[[], object]) -> CommandRefused | ConflictError | None:
+    """The refusal ``call`` raises (local or the API's), or None if it succeeds."""
     try:
         call()
-    except ConflictError as err:
+    except (CommandRefused, ConflictError) as err:
         return err
     return None
 
@@ -861,16 +801,13 @@ def _statuses(registration: Registration) -> dict[int, VersionStatus]:
     return {n: v.status for n, v in registration.versions.items()}
 
 
-def _predict(registration: Registration, move: Move) -> dict[int, VersionStatus]:
-    """The version statuses the local model predicts after ``move``."""
+def _predict(
+    registration: Registration, edge: Edge, policy: LifecyclePolicy
+) -> dict[int, VersionStatus]:
+    """The version statuses the local model predicts after taking ``edge`` under ``policy``."""
     copy = Registration.from_api(registration.to_api(), registration.versions_to_api())
-    clock = lambda: max(v.history.latest() for v in copy.versions.values())  # noqa: E731
-    if move.kind == "create_version":
-        copy.create_version(clock=clock)
-    elif move.kind == "discard":
-        copy.discard(clock=clock, policy=DiscardPolicy.allow_draft())
-    else:
-        copy.fire(move.trigger, clock=clock, aws_review=move.aws_review)
+    latest = copy.latest_time
+    copy.fire(edge.trigger, clock=lambda: latest, policy=policy, **_details(edge))
     return _statuses(copy)
 
 

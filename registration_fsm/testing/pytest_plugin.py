@@ -13,21 +13,15 @@ Fixtures (function-scoped; override any of them in your ``conftest.py``):
 - ``registration_api``: a :class:`~registration_fsm.adapters.Boto3RegistrationApi`
   around that client (the real adapter, talking HTTP to the emulator).
 
-When a test session imports hypothesis, the plugin registers the strategies of
-:mod:`registration_fsm.testing.strategies` for ``st.from_type`` (right after the
-import, before any test module uses them). Importing this module imports neither
-boto3 nor hypothesis. Disable the plugin
-with ``-p no:registration_fsm``.
+The strategies of :mod:`registration_fsm.testing.strategies` are registered for
+``st.from_type`` by hypothesis itself, through the package's ``hypothesis`` entry
+point, not by this plugin. Importing this module imports neither boto3 nor
+hypothesis. Disable the plugin with ``-p no:registration_fsm``.
 """
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from importlib.machinery import ModuleSpec
-from types import ModuleType
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -36,11 +30,9 @@ if TYPE_CHECKING:
     from mypy_boto3_pinpoint_sms_voice_v2 import PinpointSMSVoiceV2Client
 
     from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
-    from registration_fsm.adapters.emulator import EmulatedRegistrationApi
+    from registration_fsm.emulator import EmulatedRegistrationApi
 
 __all__ = [
-    "pytest_configure",
-    "pytest_unconfigure",
     "registration_api",
     "registration_boto3_client",
     "registration_emulator",
@@ -57,7 +49,7 @@ READ_TIMEOUT = 10.0
 @pytest.fixture
 def registration_emulator() -> EmulatedRegistrationApi:
     """A fresh in-memory emulator of the registration API (seed 0: reproducible ids)."""
-    from registration_fsm.adapters.emulator import EmulatedRegistrationApi
+    from registration_fsm.emulator import EmulatedRegistrationApi
 
     return EmulatedRegistrationApi(seed=0)
 
@@ -65,7 +57,7 @@ def registration_emulator() -> EmulatedRegistrationApi:
 @pytest.fixture
 def registration_emulator_url(registration_emulator: EmulatedRegistrationApi) -> Iterator[str]:
     """``registration_emulator`` served over HTTP; yields ``http://127.0.0.1:<port>``."""
-    from registration_fsm.adapters.emulator import serve
+    from registration_fsm.emulator import serve
 
     with serve(registration_emulator) as url:
         yield url
@@ -118,70 +110,3 @@ def registration_api(
     from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
 
     return Boto3RegistrationApi(registration_boto3_client)
-
-
-def pytest_configure() -> None:
-    """Register the strategies for ``st.from_type`` once hypothesis is imported.
-
-    ``st.from_type`` resolves when a test module is imported, so registration must
-    come first: now if hypothesis is already imported (by a conftest), else right
-    after the session's first ``import hypothesis`` (a one-shot import hook).
-    A session that never imports hypothesis never imports it because of this plugin.
-    """
-    if "hypothesis" in sys.modules:
-        _register_strategies()
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport("hypothesis", _register_strategies))
-
-
-def pytest_unconfigure() -> None:
-    """Remove the import hook if hypothesis was never imported."""
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _AfterImport)]
-
-
-def _register_strategies() -> None:
-    try:
-        from registration_fsm.testing import strategies
-    except ImportError:  # pragma: no cover - a broken hypothesis install
-        return
-    strategies.register()
-
-
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs ``callback`` once, just after the module ``name`` has been imported."""
-
-    def __init__(self, name: str, callback: Callable[[], None]) -> None:
-        self.name = name
-        self.callback = callback
-
-    def find_spec(
-        self,
-        fullname: str,
-        path: Sequence[str] | None,  # noqa: ARG002 - the finder protocol's signature
-        target: ModuleType | None = None,  # noqa: ARG002
-    ) -> ModuleSpec | None:
-        if fullname != self.name:
-            return None
-        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _ThenCall(spec.loader, self.callback)
-        return spec
-
-
-class _ThenCall(importlib.abc.Loader):
-    """A loader that executes the module with ``inner``, then calls ``callback``."""
-
-    def __init__(self, inner: importlib.abc.Loader, callback: Callable[[], None]) -> None:
-        self._inner = inner
-        self._callback = callback
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        return self._inner.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self._inner.exec_module(module)
-        self._callback()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)

@@ -1,9 +1,10 @@
 """Hypothesis strategies for the registration lifecycle (needs the ``testing`` extra).
 
-Every value is built the way the library builds it: versions and registrations
-are moved along legal paths of :data:`~registration_fsm.LIFECYCLE` by the model
-itself (``fire``, ``create_version``, ``discard``), with timestamps in order, so
-what the strategies promise holds by construction:
+Every value is built the way the library builds it: registrations by their own
+commands (``fire``, ``create_version``, ``discard``), versions along legal paths of
+:data:`~registration_fsm.LIFECYCLE` whose every step the lifecycle's machine
+resolves (``LIFECYCLE.destination``), with timestamps in order, so what the
+strategies promise holds by construction:
 
 - :func:`versions` and :func:`histories`: ``version.anomalies == ()``;
 - :func:`registrations`: ``registration.invariant_violations() == []`` and
@@ -17,10 +18,11 @@ what the strategies promise holds by construction:
 Values are drawn from small integers and sampled choices, so they shrink to
 short paths, early timestamps and the first choices.
 
-Importing this module registers the strategies with
-``hypothesis.strategies.register_type_strategy`` (see :func:`register`), so
-``st.from_type(RegistrationVersion)`` works. ``import registration_fsm`` never
-imports hypothesis.
+The installed package registers them for ``st.from_type`` through hypothesis's
+``hypothesis`` entry-point group (``registration_fsm.testing.register_strategies``
+runs when hypothesis is imported; :func:`for_type` gives the strategies), so
+``st.from_type(RegistrationVersion)`` works with no import of this module.
+``import registration_fsm`` never imports hypothesis.
 """
 
 from __future__ import annotations
@@ -33,10 +35,9 @@ from typing import Any, Literal
 
 from hypothesis import strategies as st
 
-from registration_fsm.domain.events import EventCause, TransitionEvent
-from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy
+from registration_fsm.domain.events import Origin, TransitionEvent
 from registration_fsm.domain.history import ATTR_OF, HISTORY_FIELDS, StatusHistory
-from registration_fsm.domain.lifecycle import CREATE, LIFECYCLE, RULES, Transition
+from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LIFECYCLE, Edge, LifecyclePolicy
 from registration_fsm.domain.registration import Registration
 from registration_fsm.domain.statuses import (
     CLOSED_VERSION_STATUSES,
@@ -44,16 +45,21 @@ from registration_fsm.domain.statuses import (
     RegistrationStatus,
     VersionStatus,
 )
-from registration_fsm.domain.version import DeniedReason, RegistrationVersion
+from registration_fsm.domain.version import (
+    CREATE,
+    DeniedReason,
+    RegistrationVersion,
+    prepare_details,
+)
 
 __all__ = [
     "REGISTRATION_TYPES",
     "denied_reasons",
+    "for_type",
     "histories",
     "lifecycle_paths",
     "malformed_registration_api_dicts",
     "malformed_version_api_dicts",
-    "register",
     "registration_api_dicts",
     "registration_arns",
     "registration_ids",
@@ -85,32 +91,6 @@ VersionShape = Literal["information", "result"]
 _KNOWN_VERSION = tuple(VersionStatus)
 _KNOWN_REGISTRATION = tuple(RegistrationStatus)
 _KNOWN_VALUES = frozenset(s.value for s in (*_KNOWN_VERSION, *_KNOWN_REGISTRATION))
-
-# (source, transition) pairs: one per lifecycle edge out of a status.
-_OUT: dict[VersionStatus, tuple[Transition, ...]] = {
-    s: tuple(t for t in LIFECYCLE if s in t.sources) for s in VersionStatus
-}
-
-
-def _distances() -> dict[tuple[VersionStatus, VersionStatus], int]:
-    out: dict[tuple[VersionStatus, VersionStatus], int] = {}
-    for start in VersionStatus:
-        out[(start, start)] = 0
-        frontier, depth = [start], 0
-        while frontier:
-            depth += 1
-            nxt: list[VersionStatus] = []
-            for s in frontier:
-                for d in RULES.successors[s]:
-                    if (start, d) not in out:
-                        out[(start, d)] = depth
-                        nxt.append(d)
-            frontier = nxt
-    return out
-
-
-_DISTANCE = _distances()
-
 
 # -- scalars -------------------------------------------------------------------
 
@@ -243,38 +223,46 @@ def _known(status: VersionStatus | str, what: str) -> VersionStatus:
 @st.composite
 def lifecycle_paths(
     draw: st.DrawFn, to: VersionStatus | str | None = None, *, max_detours: int = 2
-) -> tuple[Transition, ...]:
+) -> tuple[Edge, ...]:
     """A legal chain of transitions from DRAFT to ``to`` (default: any known status).
 
     Each step picks a transition from the current status that can still reach
     ``to``, nearest first; up to ``max_detours`` steps may go the long way
     (REVIEWING -> REQUIRES_AUTHENTICATION -> REVIEWING...). Shrinks to the
-    shortest path (``RULES.shortest_path``). Example::
+    shortest path (``LIFECYCLE.shortest_path``). Example::
 
         @given(lifecycle_paths(VersionStatus.ARCHIVED))
         def test(path):
             assert path[-1].dest == VersionStatus.ARCHIVED
     """
-    goal = draw(version_statuses()) if to is None else _known(to, "to")
+    goal = draw(_reachable_statuses()) if to is None else _known(to, "to")
+    if goal not in LIFECYCLE.reachable(VersionStatus.DRAFT):
+        raise ValueError(f"{goal} cannot be reached from DRAFT in the lifecycle")
     detours = draw(st.integers(0, max(0, max_detours)))
     current = VersionStatus.DRAFT
-    path: list[Transition] = []
+    path: list[Edge] = []
     while True:
         onward = sorted(
-            (t for t in _OUT[current] if goal in RULES.reachable(t.dest)),
-            key=lambda t: _DISTANCE[(t.dest, goal)],
+            (e for e in LIFECYCLE.edges_from(current) if goal in LIFECYCLE.reachable(e.dest)),
+            key=lambda e: _distance(e.dest, goal),
         )
         # At the goal, only a cycle leads back to it: go round it while detours remain.
         if current == goal and (not onward or detours <= 0 or not draw(st.booleans())):
             return tuple(path)
         step = draw(st.sampled_from(onward)) if detours > 0 else onward[0]
-        if _DISTANCE[(step.dest, goal)] >= _DISTANCE[(current, goal)]:
+        if _distance(step.dest, goal) >= _distance(current, goal):
             detours -= 1
         path.append(step)
         current = step.dest
 
 
-def _details(draw: st.DrawFn, step: Transition) -> dict[str, Any]:
+def _distance(start: VersionStatus, goal: VersionStatus) -> int:
+    found = LIFECYCLE.distance(start, goal)
+    assert found is not None  # only edges that can still reach the goal are drawn
+    return found
+
+
+def _details(draw: st.DrawFn, step: Edge) -> dict[str, Any]:
     """The details a step's trigger reads: the ``when`` flag, or deny's outcome."""
     if step.when is not None:
         return {step.when: True}
@@ -305,12 +293,21 @@ def _walk_version(
     number: int | None,
     include_unknown: bool,
     max_detours: int,
-    path: tuple[Transition, ...] | None = None,
+    path: tuple[Edge, ...] | None = None,
 ) -> tuple[RegistrationVersion, list[TransitionEvent]]:
-    """A version fired along ``path`` (default: a drawn path to ``status``), and its events."""
-    target = draw(version_statuses(include_unknown=include_unknown)) if status is None else status
+    """A version moved along ``path`` (default: a drawn path to ``status``), and its events.
+
+    Each step's destination is resolved by the lifecycle's machine, as the
+    aggregate resolves it.
+    """
+    if status is not None:
+        target = status
+    elif include_unknown:
+        target = draw(_reachable_statuses() | unknown_status_strings().map(VersionStatus))
+    else:
+        target = draw(_reachable_statuses())
     if path is None:
-        goal = draw(version_statuses()) if target.is_unknown else target
+        goal = draw(_reachable_statuses()) if target.is_unknown else target
         path = draw(lifecycle_paths(goal, max_detours=max_detours))
     reg_id = draw(registration_ids()) if registration_id is None else registration_id
     num = draw(st.integers(1, 5)) if number is None else number
@@ -319,9 +316,18 @@ def _walk_version(
     events = [version.created_event()]
     for step in path:
         at += _gap(draw)
-        events.append(version.fire(step.trigger, clock=_at(at), **_details(draw, step)))
+        details = prepare_details(LIFECYCLE.trigger(step.trigger), _details(draw, step))
+        edge = LIFECYCLE.destination(version.status, step.trigger, details.given)
+        assert edge == step, f"the machine took {edge} for {step}"
+        events.append(
+            TransitionEvent(
+                reg_id, num, step.trigger, version.status, edge.dest, at,
+                details=dict(details.recorded),
+            )
+        )  # fmt: skip
+        version = version.moved(edge.dest, at, details.updates)
     if target.is_unknown:
-        version.status = target
+        version = version.with_status(target)
     return version, events
 
 
@@ -383,46 +389,55 @@ def transition_events(
             assert e.dest == VersionStatus.DENIED
             assert TransitionEvent.from_dict(e.to_dict()) == e
     """
-    if trigger is not None and trigger != CREATE and trigger not in RULES.triggers:
-        raise ValueError(f"unknown trigger {trigger!r}; known: {', '.join(RULES.triggers)}")
+    if trigger is not None and trigger != CREATE and trigger not in LIFECYCLE.moving_triggers:
+        known = ", ".join(LIFECYCLE.moving_triggers)
+        raise ValueError(f"unknown trigger {trigger!r}; known: {known}")
     if trigger is None:
-        dests = [s for s in _KNOWN_VERSION if include_create or s != VersionStatus.DRAFT]
+        reachable = LIFECYCLE.reachable(VersionStatus.DRAFT)
+        dests = [
+            s
+            for s in _KNOWN_VERSION
+            if s in reachable and (include_create or s != VersionStatus.DRAFT)
+        ]
         path = draw(lifecycle_paths(draw(st.sampled_from(dests))))
     elif trigger == CREATE:
         path = ()
     else:
-        edge = draw(st.sampled_from(_EDGES_BY_TRIGGER[trigger]))
-        path = (*draw(lifecycle_paths(edge[0], max_detours=1)), edge[1])
+        edge = draw(st.sampled_from([e for e in LIFECYCLE if e.trigger == trigger]))
+        assert edge.source is not None
+        path = (*draw(lifecycle_paths(edge.source, max_detours=1)), edge)
     _, events = _walk_version(draw, path[-1].dest if path else None, None, None, False, 0, path)
     if trigger is not None:
         events = [e for e in events if e.trigger == trigger][-1:]
     elif not include_create:
         events = events[1:]
-    event = draw(st.sampled_from(events))
-    return TransitionEvent(
-        event.registration_id,
-        event.version_number,
-        event.trigger,
-        event.source,
-        event.dest,
-        event.timestamp,
-        draw(st.sampled_from(list(EventCause))),
-        draw(st.none() | st.sampled_from(["alice", "bob"])),
-        draw(st.none() | st.text(max_size=20)),
-        event.details,
+    event: TransitionEvent = draw(st.sampled_from(events))
+    drawn: TransitionEvent = event._replace(
+        origin=draw(st.sampled_from(list(Origin))),
+        actor=draw(st.none() | st.sampled_from(["alice", "bob"])),
+        reason=draw(st.none() | st.text(max_size=20)),
+        metadata=draw(
+            st.dictionaries(st.sampled_from(["ticket", "approver"]), st.text(max_size=12))
+        ),
     )
-
-
-_EDGES_BY_TRIGGER: dict[str, list[tuple[VersionStatus, Transition]]] = {
-    trigger: [(s, t) for t in LIFECYCLE if t.trigger == trigger for s in sorted(t.sources)]
-    for trigger in RULES.triggers
-}
+    return drawn
 
 
 # -- registrations -------------------------------------------------------------
 
-_CLOSED = tuple(sorted(CLOSED_VERSION_STATUSES))
-_ALLOW_DRAFT = DiscardPolicy.allow_draft()
+
+def _reachable_statuses() -> st.SearchStrategy[VersionStatus]:
+    """Known statuses a new version can reach along the lifecycle, in enum order."""
+    reachable = LIFECYCLE.reachable(VersionStatus.DRAFT)
+    return st.sampled_from([s for s in _KNOWN_VERSION if s in reachable])
+
+
+def _closed() -> list[VersionStatus]:
+    reachable = LIFECYCLE.reachable(VersionStatus.DRAFT)
+    return sorted(s for s in CLOSED_VERSION_STATUSES if s in reachable)
+
+
+_ALLOW_DRAFT = LifecyclePolicy.allow_draft_discard()
 
 
 @st.composite
@@ -470,18 +485,17 @@ def registrations(
             at += _gap(draw)
             reg.create_version(clock=_at(at))
         last = number == count
-        goal = draw(version_statuses() if last else st.sampled_from(_CLOSED))
+        goal = draw(_reachable_statuses() if last else st.sampled_from(_closed()))
         for step in draw(lifecycle_paths(goal, max_detours=max_detours)):
             at += _gap(draw)
-            if step.trigger == "discard":
-                reg.discard(clock=_at(at), policy=_ALLOW_DRAFT)
-            else:
-                reg.fire(step.trigger, clock=_at(at), **_details(draw, step))
+            reg.fire(step.trigger, clock=_at(at), policy=_ALLOW_DRAFT, **_details(draw, step))
     if include_unknown:
+        info, listed = reg.to_api(), reg.versions_to_api()
         if draw(st.booleans()):
-            reg.current_version.status = draw(unknown_status_strings().map(VersionStatus))
+            listed[0]["RegistrationVersionStatus"] = draw(unknown_status_strings())
         if draw(st.booleans()):
-            reg.status = draw(unknown_status_strings().map(RegistrationStatus))
+            info["RegistrationStatus"] = draw(unknown_status_strings())
+        reg = Registration.from_api(info, listed)
     return reg
 
 
@@ -589,7 +603,7 @@ def _corrupt_history(draw: st.DrawFn, d: dict[str, Any]) -> str:
     d["RegistrationVersionStatusHistory"] = history
     kind = draw(st.sampled_from(["bad_value", "missing_draft", "unknown_member", "not_a_mapping"]))
     if kind == "bad_value":
-        key = draw(st.sampled_from([api for api, _ in HISTORY_FIELDS]))
+        key = draw(st.sampled_from([api for api, _, _ in HISTORY_FIELDS]))
         history[key] = draw(_BAD_TIMESTAMP)
         return f"RegistrationVersionStatusHistory.{key}"
     if kind == "missing_draft":
@@ -787,38 +801,30 @@ def malformed_registration_api_dicts(
 
 # -- registration with hypothesis ------------------------------------------------
 
-_REGISTERED: set[str] = set()
 
-
-def register() -> None:
-    """Register these strategies for ``st.from_type`` (idempotent; done on import).
+def for_type(cls: type[Any]) -> st.SearchStrategy[Any]:
+    """The strategy ``st.from_type(cls)`` resolves to, for each of the library's types.
 
     VersionStatus, RegistrationStatus, StatusHistory, RegistrationVersion,
-    Registration, TransitionEvent, DeniedReason, Transition and DiscardPolicy.
-    The pytest plugin calls it when a test session has imported hypothesis.
+    Registration, TransitionEvent, DeniedReason, Edge and LifecyclePolicy.
     Example::
 
-        register()
-        @given(st.from_type(RegistrationVersion))
-        def test(v):
-            assert v.anomalies == ()
+        @given(for_type(Registration))
+        def test(r):
+            assert r.invariant_violations() == []
     """
-    if _REGISTERED:
-        return
-    types: Mapping[type[Any], st.SearchStrategy[Any]] = {
-        VersionStatus: version_statuses(),
-        RegistrationStatus: registration_statuses(),
-        StatusHistory: histories(),
-        RegistrationVersion: versions(),
-        Registration: registrations(),
-        TransitionEvent: transition_events(),
-        DeniedReason: denied_reasons(),
-        Transition: st.sampled_from(LIFECYCLE),
-        DiscardPolicy: st.sampled_from([DEFAULT_DISCARD_POLICY, _ALLOW_DRAFT]),
+    table: Mapping[type[Any], Callable[[], st.SearchStrategy[Any]]] = {
+        VersionStatus: version_statuses,
+        RegistrationStatus: registration_statuses,
+        StatusHistory: histories,
+        RegistrationVersion: versions,
+        Registration: registrations,
+        TransitionEvent: transition_events,
+        DeniedReason: denied_reasons,
+        Edge: lambda: st.sampled_from(LIFECYCLE.edges),
+        LifecyclePolicy: lambda: st.sampled_from([DEFAULT_POLICY, _ALLOW_DRAFT]),
     }
-    for cls, strategy in types.items():
-        st.register_type_strategy(cls, strategy)
-    _REGISTERED.add("done")
-
-
-register()
+    factory = table.get(cls)
+    if factory is None:
+        raise ValueError(f"no strategy for {cls!r}; known: {', '.join(t.__name__ for t in table)}")
+    return factory()

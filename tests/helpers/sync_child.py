@@ -6,8 +6,10 @@
 
 - ``sync fast`` / ``sync slow``: fork a worker that opens STORE, runs a full
   ``Synchronizer.sync`` into it, prints ``synced ROUND CHANGED EVENTS`` and exits;
-  print ``worker PID`` at once. Slow: each DescribeRegistrationVersions waits
-  6-14 ms and two run at once, so the sync lasts long enough to be killed in.
+  print ``worker PID`` at once. The worker prints ``save N`` after its Nth save
+  committed, so the parent can kill it mid-sync by events, not by timing. Slow:
+  each DescribeRegistrationVersions waits 6-14 ms and two run at once, so the sync
+  lasts long enough to be killed in.
 - ``reap``: wait for the last worker (killed or not), print ``reaped STATUS``
   (the exit code, or minus the signal). Until then the worker stays a zombie, so
   its PID cannot be reused by another process while the parent may kill it.
@@ -30,6 +32,7 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -64,8 +67,33 @@ class SlowApi(DelegatingApi):
         )
 
 
-class TornStore(SQLiteStore):
-    """An SQLiteStore that breaks its own atomicity once, on purpose (see the module doc)."""
+class ReportingStore(SQLiteStore):
+    """An SQLiteStore that prints ``save N`` once its Nth save committed."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._saves = 0
+        self._count = threading.Lock()
+
+    def save(
+        self,
+        registration: Registration,
+        events: Iterable[TransitionEvent] = (),
+        *,
+        summary: Mapping[str, Any] | None = None,
+        expected_revision: ExpectedRevision = UNCHECKED,
+    ) -> int:
+        revision = super().save(
+            registration, events, summary=summary, expected_revision=expected_revision
+        )
+        with self._count:
+            self._saves += 1
+            os.write(1, f"save {self._saves}\n".encode())
+        return revision
+
+
+class TornStore(ReportingStore):
+    """A store that breaks its own atomicity once, on purpose (see the module doc)."""
 
     def __init__(self, path: str, tear_at: int) -> None:
         super().__init__(path)
@@ -84,7 +112,9 @@ class TornStore(SQLiteStore):
         if events:
             self._with_events += 1
             if self._with_events == self._tear_at:
-                super().save(registration, [], summary=summary, expected_revision=expected_revision)
+                SQLiteStore.save(
+                    self, registration, [], summary=summary, expected_revision=expected_revision
+                )
                 os.kill(os.getpid(), signal.SIGKILL)
         return super().save(
             registration, events, summary=summary, expected_revision=expected_revision
@@ -93,7 +123,7 @@ class TornStore(SQLiteStore):
 
 def sync_once(world: World, path: str, *, slow: bool, tear_at: int) -> str:
     """One full sync of ``world`` into the store at ``path``; the line to print."""
-    store = TornStore(path, tear_at) if tear_at else SQLiteStore(path)
+    store = TornStore(path, tear_at) if tear_at else ReportingStore(path)
     with store:
         api: RegistrationApi = SlowApi(world.api, world.seed + world.round) if slow else world.api
         report = Synchronizer(api, store, concurrency=2 if slow else 8).sync(full=True)

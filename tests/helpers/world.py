@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from registration_fsm import Registration, VersionStatus
-from registration_fsm.adapters.emulator import EmulatedRegistrationApi
+from registration_fsm.emulator import EmulatedRegistrationApi
 
 #: Registrations in round 0.
 SIZE = 30

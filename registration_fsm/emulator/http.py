@@ -28,21 +28,25 @@ from typing import Any, cast
 
 import attrs
 
-from registration_fsm.adapters.emulator.api import EmulatedRegistrationApi
-from registration_fsm.adapters.emulator.validation import OPERATIONS
-from registration_fsm.adapters.emulator.wire import (
+from registration_fsm.emulator.api import EmulatedRegistrationApi
+from registration_fsm.emulator.validation import OPERATIONS
+from registration_fsm.emulator.wire import (
     API_PREFIX,
     CONTROL_PREFIX,
-    RequestTooLargeError,
-    SerializationError,
-    UnknownOperationError,
     decode_json,
     dispatch,
     dispatch_control,
     encode_json,
     error_response,
 )
-from registration_fsm.errors import InternalError, InvalidArgument, ThrottledError
+from registration_fsm.errors import (
+    InternalServerError,
+    InvalidArgument,
+    RequestSerializationError,
+    RequestTooLargeError,
+    ThrottledError,
+    UnknownOperationError,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -194,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         server = cast(EmulatorServer, self.server)
         try:
             body = self._read_body()
-        except (RequestTooLargeError, SerializationError) as err:
+        except (RequestTooLargeError, RequestSerializationError) as err:
             self.close_connection = True
             self._reply_error(err, request_id)
             return
@@ -234,18 +238,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply_error(ThrottledError("Rate exceeded (injected fault)"), request_id)
             return False
         if decision.action == "error":
-            self._reply_error(InternalError("injected fault", request_id=request_id), request_id)
+            self._reply_error(
+                InternalServerError("injected fault", request_id=request_id), request_id
+            )
             return False
         return True
 
     def _read_body(self) -> bytes:
         if (self.headers.get("Transfer-Encoding") or "identity").lower() != "identity":
-            raise SerializationError("chunked request bodies are not supported")
+            raise RequestSerializationError("chunked request bodies are not supported")
         raw = self.headers.get("Content-Length")
         if raw is None:
             return b""
         if not _LENGTH_RE.fullmatch(raw.strip()):
-            raise SerializationError(f"invalid Content-Length {raw[:40]!r}")
+            raise RequestSerializationError(f"invalid Content-Length {raw[:40]!r}")
         length = int(raw)
         if length > MAX_BODY_BYTES:
             remaining = length if length <= _DRAIN_LIMIT else 0

@@ -16,27 +16,14 @@ from typing import Any
 
 import attrs
 
-from registration_fsm.domain.guards import DiscardPolicy
-from registration_fsm.domain.lifecycle import LIFECYCLE, RULES
-from registration_fsm.errors import ApiError, InvalidArgument, UnknownTrigger, ValidationError
-
-
-class UnknownOperationError(ApiError):
-    """UnknownOperationException: the target names no operation the emulator serves."""
-
-    code = "UnknownOperationException"
-
-
-class SerializationError(ApiError):
-    """SerializationException: the request body is not a JSON object."""
-
-    code = "SerializationException"
-
-
-class RequestTooLargeError(ApiError):
-    """RequestEntityTooLargeException: the body exceeds the emulator's limit (HTTP 413)."""
-
-    code = "RequestEntityTooLargeException"
+from registration_fsm.domain.lifecycle import LIFECYCLE, LifecyclePolicy
+from registration_fsm.errors import (
+    ApiValidationError,
+    InvalidArgument,
+    InvalidArgumentType,
+    UnknownOperationError,
+    UnknownTrigger,
+)
 
 
 @attrs.frozen
@@ -216,7 +203,7 @@ def _check_size(shape: Shape, size: int, path: str, unit: str, out: list[_Proble
 def validate_request(operation: str, params: Any) -> None:
     """Check ``params`` against the operation's input shape; raise on the first request error.
 
-    Every problem is listed in the :class:`ValidationError`'s ``fields``; its
+    Every problem is listed in the :class:`ApiValidationError`'s ``fields``; its
     reason is MISSING_PARAMETER when a required member is missing, else
     INVALID_PARAMETER. Raises :class:`UnknownOperationError` for an operation
     the emulator does not serve.
@@ -236,7 +223,7 @@ def validate_request(operation: str, params: Any) -> None:
     )
     count = len(problems)
     detail = "; ".join(f"{name}: {message}" for name, message, _ in problems[:5])
-    raise ValidationError(
+    raise ApiValidationError(
         f"{count} validation error{'s' if count > 1 else ''} detected: {detail}",
         reason=reason,
         fields=[(name, message) for name, message, _ in problems],
@@ -258,7 +245,7 @@ def chunks(values: Any, name: str, size: int) -> list[list[Any]]:
     """``values`` without repeats, in chunks of ``size`` (one empty chunk if none)."""
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence):
         message = f"{name} must be a sequence, got {shown(values)}"
-        raise ValidationError(message, reason="INVALID_PARAMETER", fields=[(name, message)])
+        raise ApiValidationError(message, reason="INVALID_PARAMETER", fields=[(name, message)])
     unique = list(dict.fromkeys(values)) if all(_hashable(v) for v in values) else list(values)
     return [unique[i : i + size] for i in range(0, len(unique), size)] or [[]]
 
@@ -271,30 +258,17 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-#: The details each AWS-side trigger reads (every other trigger takes none).
-ADVANCE_DETAILS: Mapping[str, frozenset[str]] = {"deny": frozenset({"denied_reasons", "feedback"})}
+def check_advance(trigger: Any) -> None:
+    """Refuse a customer (API) trigger or an unknown one; ``advance`` plays AWS's side only.
 
-
-@cache
-def advance_triggers() -> tuple[str, ...]:
-    """The triggers ``advance`` accepts: those no API operation causes, in lifecycle order."""
-    return tuple(
-        t for t in RULES.triggers if all(x.operation is None for x in LIFECYCLE if x.trigger == t)
-    )
-
-
-def check_advance(trigger: Any, details: Mapping[str, Any]) -> None:
-    """Refuse a customer (API) trigger, an unknown trigger or an unexpected detail."""
-    allowed = advance_triggers()
-    if not isinstance(trigger, str) or trigger not in allowed:
-        operations = {t.operation for t in LIFECYCLE if t.trigger == trigger}
-        if operations - {None}:
-            op = " / ".join(sorted(o for o in operations if o is not None))
-            raise InvalidArgument(f"{trigger!r} is caused by the API ({op}); send that request")
-        raise UnknownTrigger(trigger, allowed)
-    unknown = set(details) - ADVANCE_DETAILS.get(trigger, frozenset())
-    if unknown:
-        raise InvalidArgument(f"{trigger!r} takes no detail {', '.join(sorted(unknown))}")
+    AWS's side is :attr:`Lifecycle.aws_triggers`: the triggers no API operation fires.
+    """
+    if isinstance(trigger, str) and trigger in LIFECYCLE.aws_triggers:
+        return
+    found = LIFECYCLE.triggers.get(trigger) if isinstance(trigger, str) else None
+    if found is not None and found.operation is not None:
+        raise InvalidArgument(f"{trigger!r} is caused by the API ({found.operation}); send that")
+    raise UnknownTrigger(trigger, LIFECYCLE.aws_triggers)
 
 
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
@@ -307,7 +281,7 @@ def check_options(
     account: Any,
     clock: Any,
     seed: Any,
-    discard_policy: Any,
+    policy: Any,
     default_page_size: Any,
     registration_types: Any,
 ) -> None:
@@ -320,8 +294,8 @@ def check_options(
         raise InvalidArgument(f"clock must be callable, got {clock!r}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise InvalidArgument(f"seed must be an int or None, got {seed!r}")
-    if not isinstance(discard_policy, DiscardPolicy):
-        raise InvalidArgument(f"discard_policy must be a DiscardPolicy, got {discard_policy!r}")
+    if not isinstance(policy, LifecyclePolicy):
+        raise InvalidArgumentType(f"policy must be a LifecyclePolicy, got {policy!r}")
     if type(default_page_size) is not int or not 1 <= default_page_size <= 100:
         raise InvalidArgument(f"default_page_size must be 1..100, got {default_page_size!r}")
     if registration_types is not None and (

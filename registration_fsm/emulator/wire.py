@@ -19,24 +19,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from registration_fsm.adapters.emulator.api import EmulatedRegistrationApi
-from registration_fsm.adapters.emulator.validation import (
-    OPERATIONS,
-    RequestTooLargeError,
-    SerializationError,
-    UnknownOperationError,
-    shown,
-)
+from registration_fsm.emulator.api import EmulatedRegistrationApi
+from registration_fsm.emulator.validation import OPERATIONS, shown
 from registration_fsm.errors import (
     AccessDeniedError,
     ApiError,
+    ApiValidationError,
     ClockError,
+    CommandRefused,
     ConflictError,
-    InternalError,
+    InternalServerError,
     InvalidApiData,
     InvalidArgument,
+    InvalidArgumentType,
     NotFoundError,
-    ValidationError,
+    RequestSerializationError,
+    ServiceQuotaExceededError,
+    UnknownOperationError,
 )
 
 #: ``X-Amz-Target`` prefix of the API's operations.
@@ -69,7 +68,7 @@ def dispatch(
     """Run API ``operation`` with ``params``; return the response (boto3 shape).
 
     Raises the library's typed errors: :class:`UnknownOperationError` for an
-    operation the emulator does not serve, :class:`ValidationError` for any
+    operation the emulator does not serve, :class:`ApiValidationError` for any
     malformed member (wrong type, missing, out of range, not an object).
     """
     if not isinstance(operation, str) or operation not in OPERATIONS:
@@ -110,8 +109,8 @@ def dispatch_control(
     return {"Events": [event.to_dict() for event in events]}
 
 
-def _invalid(field: str, message: str) -> ValidationError:
-    return ValidationError(
+def _invalid(field: str, message: str) -> ApiValidationError:
+    return ApiValidationError(
         f"{field}: {message}", reason="INVALID_PARAMETER", fields=[(field, message)]
     )
 
@@ -126,28 +125,34 @@ def error_response(err: BaseException) -> tuple[int, dict[str, Any]]:
     any exception that is not the library's becomes a 500 InternalServerException.
     """
     members: dict[str, Any] = {}
-    if isinstance(err, ConflictError):
-        code = "ConflictException"
+    if isinstance(err, CommandRefused):
+        code = ConflictError.code
+        members = {"Reason": err.reason, "ResourceType": "registration"}
+        members["ResourceId"] = err.resource_id
+    elif isinstance(err, ConflictError):
+        code = err.code
         members = {"Reason": err.reason, "ResourceType": err.resource_type}
         members["ResourceId"] = err.resource_id
     elif isinstance(err, NotFoundError):
         code = err.code
         members = {"ResourceType": err.resource_type, "ResourceId": err.resource_id}
-    elif isinstance(err, ValidationError):
+    elif isinstance(err, ApiValidationError):
         code = err.code
         fields = [{"Name": n, "Message": m} for n, m in err.fields]
         members = {"Reason": err.reason, "Fields": fields or None}
-    elif isinstance(err, AccessDeniedError):
+    elif isinstance(err, AccessDeniedError | ServiceQuotaExceededError):
         code, members = err.code, {"Reason": err.reason}
-    elif isinstance(err, InternalError):
+    elif isinstance(err, InternalServerError):
         code, members = err.code, {"RequestId": err.request_id}
     elif isinstance(err, ApiError):
         code = err.code
-    elif isinstance(err, InvalidArgument | InvalidApiData) and not isinstance(err, ClockError):
-        code = ValidationError.code
+    elif isinstance(err, InvalidArgument | InvalidArgumentType | InvalidApiData) and not isinstance(
+        err, ClockError
+    ):
+        code = ApiValidationError.code
         members = {"Reason": "INVALID_PARAMETER"}
     else:
-        code = InternalError.code
+        code = InternalServerError.code
         message = f"internal error ({type(err).__name__})"
         return 500, {"__type": code, "message": message}
     body: dict[str, Any] = {"__type": code, "message": str(err)}
@@ -184,9 +189,11 @@ def decode_json(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise SerializationError(f"the request body is not valid JSON: {err}") from None
+        raise RequestSerializationError(f"the request body is not valid JSON: {err}") from None
     if not isinstance(value, dict):
-        raise SerializationError(f"the request body must be a JSON object, not {shown(value)}")
+        raise RequestSerializationError(
+            f"the request body must be a JSON object, not {shown(value)}"
+        )
     return value
 
 
@@ -195,9 +202,6 @@ __all__ = [
     "CONTROL_OPERATIONS",
     "CONTROL_PREFIX",
     "ERROR_STATUS",
-    "RequestTooLargeError",
-    "SerializationError",
-    "UnknownOperationError",
     "decode_json",
     "dispatch",
     "dispatch_control",

@@ -4,7 +4,7 @@ A token carries the operation, a digest of the query it belongs to (ids,
 filters, registration; not MaxResults) and a cursor: the sort key of the last
 item returned. Pages resume after that key, so items created or deleted
 between pages never shift the rest. A token that was tampered with, signed by
-another emulator, or replayed with another query raises ValidationError
+another emulator, or replayed with another query raises ApiValidationError
 (reason INVALID_NEXT_TOKEN). Tokens do not expire.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from registration_fsm.domain.registration import Registration
 from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
 from registration_fsm.domain.version import RegistrationVersion
-from registration_fsm.errors import ValidationError
+from registration_fsm.errors import ApiValidationError
 
 T = TypeVar("T")
 
@@ -41,8 +41,8 @@ def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _invalid(message: str) -> ValidationError:
-    return ValidationError(
+def _invalid(message: str) -> ApiValidationError:
+    return ApiValidationError(
         f"invalid NextToken: {message}",
         reason="INVALID_NEXT_TOKEN",
         fields=[("NextToken", message)],
@@ -72,7 +72,7 @@ class TokenSigner:
         return f"{_b64(payload)}.{_b64(self._mac(payload))}"
 
     def verify(self, token: str, operation: str, query: Any) -> int:
-        """The cursor in ``token``; ValidationError (INVALID_NEXT_TOKEN) if it is not ours."""
+        """The cursor in ``token``; ApiValidationError (INVALID_NEXT_TOKEN) if it is not ours."""
         head, dot, tail = token.partition(".")
         if not dot:
             raise _invalid("malformed token")
@@ -166,7 +166,7 @@ def parse_filters(
 ) -> dict[str, list[str]]:
     """Validated filters as {name: sorted values}; a repeated name narrows (values intersect).
 
-    Values of the status filter ``name`` must be in ``known``, else ValidationError
+    Values of the status filter ``name`` must be in ``known``, else ApiValidationError
     (reason INVALID_FILTER_VALUES).
     """
     out: dict[str, set[str]] = {}
@@ -176,7 +176,7 @@ def parse_filters(
             unknown = sorted(v for v in values if v not in known)
             if unknown:
                 message = f"unknown {name} value(s): {', '.join(unknown)}"
-                raise ValidationError(
+                raise ApiValidationError(
                     message,
                     reason="INVALID_FILTER_VALUES",
                     fields=[(f"Filters[{i}].Values", message)],
@@ -225,7 +225,7 @@ def versions_page(pages: Pages, request: Mapping[str, Any], reg: Registration) -
     missing = [n for n in numbers if n not in reg.versions]
     if missing:
         message = f"registration {reg.id} has no version {', '.join(map(str, missing))}"
-        raise ValidationError(
+        raise ApiValidationError(
             message, reason="UNKNOWN_REGISTRATION_VERSION", fields=[("VersionNumbers", message)]
         )
     filters = parse_filters(

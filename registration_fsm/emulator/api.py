@@ -19,15 +19,19 @@ from typing import Any
 
 import attrs
 
-from registration_fsm.adapters.emulator.pagination import (
+from registration_fsm.domain.events import TransitionEvent
+from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LIFECYCLE, LifecyclePolicy
+from registration_fsm.domain.parsing import check_registration_id
+from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.version import Clock, read_clock
+from registration_fsm.emulator.pagination import (
     Pages,
     TokenSigner,
     every_item,
     registrations_page,
     versions_page,
 )
-from registration_fsm.adapters.emulator.validation import (
-    UnknownOperationError,
+from registration_fsm.emulator.validation import (
     check_advance,
     check_options,
     chunks,
@@ -35,17 +39,15 @@ from registration_fsm.adapters.emulator.validation import (
     shown,
     validate_request,
 )
-from registration_fsm.adapters.ids import check_registration_id
-from registration_fsm.domain.events import TransitionEvent
-from registration_fsm.domain.guards import DEFAULT_DISCARD_POLICY, DiscardPolicy
-from registration_fsm.domain.registration import Registration
-from registration_fsm.domain.statuses import RegistrationStatus
-from registration_fsm.domain.version import Clock, read_clock
 from registration_fsm.errors import (
     ApiError,
+    ApiValidationError,
+    CommandRefused,
     ConflictError,
+    InvalidArgumentType,
     NotFoundError,
-    ValidationError,
+    UnknownDetail,
+    UnknownOperationError,
 )
 from registration_fsm.ports import Filter
 
@@ -75,12 +77,14 @@ class EmulatedRegistrationApi:
         account: the account id in those ARNs.
         clock: returns aware datetimes (default: now, UTC); read once per request.
         seed: seeds the id generator (and the NextToken key) for reproducible runs.
-        discard_policy: which version statuses DiscardRegistrationVersion accepts.
+        policy: the optional lifecycle edges in force (default: none, as AWS documents;
+            ``LifecyclePolicy.allow_draft_discard()`` lets DiscardRegistrationVersion
+            take a DRAFT).
         keep_deleted: keep deleted registrations visible with status DELETED
             (default: a deleted registration is gone; later requests get NotFound).
         default_page_size: MaxResults when a request omits it (1..100).
         registration_types: if given, CreateRegistration refuses other types
-            (ValidationError reason UNKNOWN_REGISTRATION_TYPE).
+            (ApiValidationError reason UNKNOWN_REGISTRATION_TYPE).
 
     Thread-safe: one lock serialises every request.
     """
@@ -92,7 +96,7 @@ class EmulatedRegistrationApi:
         account: str = "123456789012",
         clock: Clock | None = None,
         seed: int | None = None,
-        discard_policy: DiscardPolicy = DEFAULT_DISCARD_POLICY,
+        policy: LifecyclePolicy = DEFAULT_POLICY,
         keep_deleted: bool = False,
         default_page_size: int = 100,
         registration_types: Collection[str] | None = None,
@@ -102,13 +106,13 @@ class EmulatedRegistrationApi:
             account=account,
             clock=clock,
             seed=seed,
-            discard_policy=discard_policy,
+            policy=policy,
             default_page_size=default_page_size,
             registration_types=registration_types,
         )
         self.region = region
         self.account = account
-        self.discard_policy = discard_policy
+        self.policy = policy
         self.keep_deleted = bool(keep_deleted)
         self.default_page_size = default_page_size
         self.registration_types = (
@@ -151,8 +155,9 @@ class EmulatedRegistrationApi:
         """Run one API request: ``params`` are the request's PascalCase members.
 
         Returns the response in boto3's shape (aware UTC datetimes). Raises the
-        library's typed errors; :class:`UnknownOperationError` for an operation
-        not served. Counts the request in :attr:`calls` (even when refused).
+        library's typed API errors (a refused command: :class:`ConflictError` with the
+        API's reason); :class:`UnknownOperationError` for an operation not served.
+        Counts the request in :attr:`calls` (even when refused).
         """
         handler = _HANDLERS.get(operation) if isinstance(operation, str) else None
         if handler is None:
@@ -164,6 +169,13 @@ class EmulatedRegistrationApi:
             try:
                 validate_request(operation, params)
                 return handler(self, params)
+            except CommandRefused as refused:
+                raise ConflictError(
+                    str(refused),
+                    reason=refused.reason,
+                    resource_id=refused.resource_id,
+                    operation=operation,
+                ) from None
             except ApiError as err:
                 if err.operation is None:
                     err.operation = operation
@@ -201,6 +213,7 @@ class EmulatedRegistrationApi:
 
         Arguments are validated now; requests are made as the iterator is consumed.
         """
+        _id_sequence(registration_ids)
         return self._all(
             "DescribeRegistrations",
             "Registrations",
@@ -221,6 +234,7 @@ class EmulatedRegistrationApi:
 
         Arguments are validated now; requests are made as the iterator is consumed.
         """
+        check_registration_id(registration_id)
         return self._all(
             "DescribeRegistrationVersions",
             "RegistrationVersions",
@@ -298,20 +312,27 @@ class EmulatedRegistrationApi:
     ) -> tuple[TransitionEvent, ...]:
         """Apply an AWS-side event (``begin_review``, ``approve``, ``deny``...) now.
 
-        Only triggers no API operation causes (``advance_triggers()``); ``deny``
-        reads ``denied_reasons=[{"Reason": ..., "ShortDescription": ...}]`` and
-        ``feedback=``. Returns every event applied (approving archives the
+        Only triggers no API operation fires (:attr:`Lifecycle.aws_triggers`);
+        ``deny`` takes ``denied_reasons=[{"Reason": ..., "ShortDescription": ...}]``
+        and ``feedback=``. Returns every event applied (approving archives the
         previously approved version too). Raises :class:`InvalidArgument` for a
-        customer trigger or an unknown detail, :class:`UnknownTrigger`,
-        :class:`NotFoundError`, or :class:`TransitionNotAllowed` (nothing changes).
+        customer trigger, :class:`UnknownTrigger`, :class:`UnknownDetail` (for any
+        name the trigger does not take, ``version`` or ``clock`` included),
+        :class:`NotFoundError`, or :class:`CommandRefused` (nothing changes).
         """
-        check_advance(trigger, details)
+        check_advance(trigger)
+        # Only the trigger's own details reach ``fire``: a detail named like one of its
+        # parameters (``version``, ``clock``, ``policy``, ``actor``...) must not set it.
+        accepted = LIFECYCLE.trigger(trigger).details
+        for name in details:
+            if name not in accepted:
+                raise UnknownDetail(trigger, name, accepted)
         with self._lock:
             reg = self._resolve(check_registration_id(registration_id)).registration
             events: list[TransitionEvent] = []
             unsubscribe = reg.subscribe(events.append)
             try:
-                reg.fire(trigger, clock=self._now(), **details)
+                reg.fire(trigger, clock=self._now(), policy=self.policy, **details)
             finally:
                 unsubscribe()
             return tuple(events)
@@ -322,13 +343,15 @@ class EmulatedRegistrationApi:
         reg_type: str = req["RegistrationType"]
         if self.registration_types is not None and reg_type not in self.registration_types:
             message = f"unknown registration type {reg_type!r}"
-            raise ValidationError(
+            raise ApiValidationError(
                 message, reason="UNKNOWN_REGISTRATION_TYPE", fields=[("RegistrationType", message)]
             )
         tags = tuple((t["Key"], t["Value"]) for t in req.get("Tags") or ())
         if len({k for k, _ in tags}) != len(tags):
             message = "tag keys must be unique"
-            raise ValidationError(message, reason="INVALID_PARAMETER", fields=[("Tags", message)])
+            raise ApiValidationError(
+                message, reason="INVALID_PARAMETER", fields=[("Tags", message)]
+            )
         token: str | None = req.get("ClientToken")
         fingerprint = (reg_type, tuple(sorted(tags)))
         if token is not None and token in self._tokens:
@@ -368,33 +391,32 @@ class EmulatedRegistrationApi:
     def _create_registration_version(self, req: Mapping[str, Any]) -> dict[str, Any]:
         reg = self._resolve(req["RegistrationId"]).registration
         event = reg.create_version(clock=self._now())
-        return reg.versions[event.version_number].to_result()
+        return self._version_result(reg, event)
 
     def _submit_registration_version(self, req: Mapping[str, Any]) -> dict[str, Any]:
         reg = self._resolve(req["RegistrationId"]).registration
         aws_review = bool(req.get("AwsReview", False))
-        event = reg.fire("submit", clock=self._now(), aws_review=aws_review)
-        return reg.versions[event.version_number].to_result(aws_review=aws_review)
+        event = reg.submit(aws_review=aws_review, clock=self._now())
+        return self._version_result(reg, event, aws_review=aws_review)
 
     def _discard_registration_version(self, req: Mapping[str, Any]) -> dict[str, Any]:
         reg = self._resolve(req["RegistrationId"]).registration
-        event = reg.discard(clock=self._now(), policy=self.discard_policy)
-        return reg.versions[event.version_number].to_result()
+        event = reg.discard(policy=self.policy, clock=self._now())
+        return self._version_result(reg, event)
 
     def _delete_registration(self, req: Mapping[str, Any]) -> dict[str, Any]:
         reg = self._resolve(req["RegistrationId"]).registration
-        with reg.lock:
-            if reg.status == RegistrationStatus.DELETED:
-                raise ConflictError(
-                    f"registration {reg.id} is already DELETED",
-                    reason="RESOURCE_DELETION_NOT_ALLOWED",
-                    resource_id=reg.id,
-                )
-            # The domain has no delete command: DELETED is set here, and kept by it.
-            reg.status = RegistrationStatus.DELETED
+        reg.delete(clock=self._now())
         if not self.keep_deleted:
             del self._entries[reg.id]
         return reg.to_api()
+
+    @staticmethod
+    def _version_result(
+        reg: Registration, event: TransitionEvent, *, aws_review: bool | None = None
+    ) -> dict[str, Any]:
+        assert event.version_number is not None  # a version's event
+        return reg.versions[event.version_number].to_result(aws_review=aws_review)
 
     # -- helpers --------------------------------------------------------
 
@@ -430,6 +452,16 @@ class EmulatedRegistrationApi:
         for request in requests:
             validate_request(operation, request)
         return every_item(self.handle, operation, requests, key)
+
+
+def _id_sequence(values: Sequence[str]) -> None:
+    """The adapters' check of ``registration_ids``: a sequence of well-formed ids."""
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise InvalidArgumentType(
+            f"registration_ids must be a sequence of ids (for one id: [id]), got {shown(values)}"
+        )
+    for value in values:
+        check_registration_id(value, "RegistrationIds")
 
 
 _HANDLERS: Mapping[str, Callable[[EmulatedRegistrationApi, Mapping[str, Any]], dict[str, Any]]] = {
