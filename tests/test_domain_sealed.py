@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import attrs
 import pytest
 from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
@@ -69,9 +68,9 @@ def test_versions_and_histories_are_immutable(clock: TickingClock) -> None:
     reg = _new(clock)
     reg.submit(clock=clock)
     version = reg.current_version
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         version.status = V.DRAFT  # type: ignore[misc]
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         version.history = StatusHistory(draft=clock())  # type: ignore[misc]
     assert not hasattr(version.history, "set")
     assert not hasattr(version.history, "raw_items")

@@ -115,8 +115,12 @@ class Remote:
 
     def force(self, reg_id: str, number: int, field: str, value: object) -> None:
         """Set a field of one of the emulator's versions, even to a value the model
-        refuses (versions are immutable: this is forced), so its API serves it."""
-        object.__setattr__(self.truth(reg_id).versions[number], field, value)
+        refuses (versions are immutable named tuples: a copy is built around the
+        constructor's checks), so its API serves it."""
+        version = self.truth(reg_id).versions[number]
+        fields = version._asdict()
+        fields[field] = value
+        self.truth(reg_id).adopt_version(tuple.__new__(type(version), fields.values()))
 
     def calls(self) -> dict[str, int]:
         return dict(self.api.calls)

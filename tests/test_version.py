@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import attrs
 import pytest
 from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
@@ -61,9 +60,9 @@ def test_created_event_of_a_version(clock: TickingClock) -> None:
 
 def test_a_version_is_immutable(clock: TickingClock) -> None:
     version = _draft(clock)
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         version.status = V.APPROVED  # type: ignore[misc]
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         version.feedback = "x"  # type: ignore[misc]
     assert not hasattr(version, "fire"), "versions change only through their Registration"
     assert version.status == V.DRAFT

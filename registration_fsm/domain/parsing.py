@@ -69,24 +69,27 @@ def check_registration_id(value: Any, field: str = "RegistrationId") -> str:
     one id...) and :class:`InvalidRegistrationId` for a string outside the API's
     pattern (1-256 characters of ``[A-Za-z0-9_:/-]``), before any request is made.
     """
-    if type(value) is str and value in _VALID_IDS:
+    if type(value) is str and value in VALID_IDS:
         return value
     if not isinstance(value, str):
         raise InvalidArgumentType(f"{field} must be a string, got {shown(value)}")
     if not REGISTRATION_ID_RE.fullmatch(value):
         raise InvalidRegistrationId(value, field)
     if type(value) is str:
-        if len(_VALID_IDS) >= 4096:  # a small memo of ids already checked
-            _VALID_IDS.clear()
-        _VALID_IDS.add(value)
+        if len(VALID_IDS) >= 4096:  # a small memo of ids already checked
+            VALID_IDS.clear()
+        VALID_IDS.add(value)
     return value
 
 
-_VALID_IDS: set[str] = set()
+#: A small memo of ids already checked (the hydration fast path reads it).
+VALID_IDS: set[str] = set()
 
 
 def registration_id(value: Any, field: str = "RegistrationId") -> str:
     """A registration id in API data (:func:`check_registration_id`, as InvalidApiData)."""
+    if type(value) is str and value in VALID_IDS:  # the hydration fast path
+        return value
     try:
         return check_registration_id(value, field)
     except (InvalidRegistrationId, InvalidArgumentType):

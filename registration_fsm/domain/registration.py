@@ -420,10 +420,7 @@ class Registration:
         """
         request = _request(trigger, details, actor, reason, metadata, guards, policy)
         with self._lock:
-            return self._refusals(request, version)
-
-    def _refusals(self, request: _Request, number: int | None) -> list[Refusal]:
-        return self._plan(request, number).refusals
+            return self._plan(request, version).refusals
 
     def _plan(self, request: _Request, number: int | None) -> _Plan:
         """The version ``request`` concerns, the edge it takes, and every refusal."""

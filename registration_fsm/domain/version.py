@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Self, TypeVar
+from typing import Any, NamedTuple, Self, TypeVar
 
 import attrs
 
@@ -85,15 +85,7 @@ def read_clock(clock: Clock | None) -> datetime:
     return ensure_utc(value, "clock time")
 
 
-@attrs.frozen(slots=True)
-class RegistrationVersion:
-    """One version of a registration: its status, history and review outcome (immutable).
-
-    Build with :meth:`new` or :meth:`from_api`. A version changes only through its
-    :class:`~registration_fsm.Registration`, which swaps in the moved copy.
-    ``anomalies`` lists what the data has that the lifecycle does not explain.
-    """
-
+class _VersionFields(NamedTuple):
     registration_id: str
     registration_arn: str
     number: int
@@ -102,8 +94,49 @@ class RegistrationVersion:
     denied_reasons: tuple[DeniedReason, ...] = ()
     feedback: str | None = None
 
-    def __attrs_post_init__(self) -> None:
+
+class RegistrationVersion(_VersionFields):
+    """One version of a registration: its status, history and review outcome (immutable).
+
+    Build with :meth:`new` or :meth:`from_api`. A version changes only through its
+    :class:`~registration_fsm.Registration`, which swaps in the moved copy.
+    ``anomalies`` lists what the data has that the lifecycle does not explain.
+
+    An immutable named tuple of its fields (a tuple is the cheapest immutable
+    object to build, and hydrating many versions builds many); it equals only
+    another RegistrationVersion with the same fields.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        registration_id: str,
+        registration_arn: str,
+        number: int,
+        status: VersionStatus,
+        history: StatusHistory,
+        denied_reasons: tuple[DeniedReason, ...] = (),
+        feedback: str | None = None,
+    ) -> Self:
+        self = _new(
+            cls,
+            (registration_id, registration_arn, number, status, history, denied_reasons, feedback),
+        )
         _check_fields(self)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return tuple.__ne__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]  # its StatusHistory is unhashable
 
     # -- construction ---------------------------------------------------
 
@@ -148,8 +181,11 @@ class RegistrationVersion:
             raise InvalidApiData("RegistrationId", None, "required member is missing")
         if reg_arn is None:
             raise InvalidApiData("RegistrationArn", None, "required member is missing")
-        reg_id = p.registration_id(reg_id)
-        reg_arn = p.string(reg_arn, "RegistrationArn")
+        # Fast paths first (an id seen before, a str): hydrating many versions runs here.
+        if type(reg_id) is not str or reg_id not in p.VALID_IDS:
+            reg_id = p.registration_id(reg_id)
+        if type(reg_arn) is not str:
+            reg_arn = p.string(reg_arn, "RegistrationArn")
         number = d.get("VersionNumber")
         if type(number) is not int or not p.VERSION_MIN <= number <= p.VERSION_MAX:
             number = p.version_number(p.required(d, "VersionNumber", ""), "VersionNumber")
@@ -161,7 +197,10 @@ class RegistrationVersion:
                 "RegistrationVersionStatus",
                 VersionStatus,
             )
-        history = _history_from_api(p.required(d, "RegistrationVersionStatusHistory", ""))
+        raw_history = d.get("RegistrationVersionStatusHistory")
+        if raw_history is None:
+            raw_history = p.required(d, "RegistrationVersionStatusHistory", "")
+        history = _history_from_api(raw_history)
         denied: tuple[DeniedReason, ...] = ()
         raw_denied = d.get("DeniedReasons")
         if raw_denied is not None:
@@ -170,7 +209,7 @@ class RegistrationVersion:
         if feedback is not None:
             feedback = p.string(feedback, "Feedback")
         # Every field was validated above: skip the constructor's checks.
-        return _trusted(cls, reg_id, reg_arn, number, status, history, denied, feedback)
+        return _new(cls, (reg_id, reg_arn, number, status, history, denied, feedback))
 
     def to_api(self) -> dict[str, Any]:
         """RegistrationVersionInformation, as boto3 returns it (UTC datetimes)."""
@@ -280,16 +319,12 @@ def _trusted(
     feedback: str | None,
 ) -> T:
     """A version from checked fields, without re-running the constructor's checks."""
-    self = object.__new__(cls)
-    setter = object.__setattr__
-    setter(self, "registration_id", registration_id)
-    setter(self, "registration_arn", registration_arn)
-    setter(self, "number", number)
-    setter(self, "status", status)
-    setter(self, "history", history)
-    setter(self, "denied_reasons", denied_reasons)
-    setter(self, "feedback", feedback)
-    return self
+    fields = (registration_id, registration_arn, number, status, history, denied_reasons)
+    return _new(cls, (*fields, feedback))
+
+
+#: Builds a version from checked fields: ``tuple.__new__``, skipping ``__new__``'s checks.
+_new = tuple.__new__
 
 
 _KNOWN_STATUS: dict[str, VersionStatus] = {s.value: s for s in VersionStatus}
