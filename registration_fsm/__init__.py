@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         serve,
     )
     from registration_fsm.ports import RegistrationApi
+    from registration_fsm.quotas import DEFAULT_QUOTAS, Quotas
     from registration_fsm.store import MemoryStore, SQLiteStore, Store, StoredRegistration
     from registration_fsm.sync import SyncAnomaly, Synchronizer, SyncReport
 
@@ -95,6 +96,8 @@ _LAZY: dict[str, str] = {
     "run_forever": "registration_fsm.emulator",
     "serve": "registration_fsm.emulator",
     "RegistrationApi": "registration_fsm.ports",
+    "DEFAULT_QUOTAS": "registration_fsm.quotas",
+    "Quotas": "registration_fsm.quotas",
     "MemoryStore": "registration_fsm.store",
     "SQLiteStore": "registration_fsm.store",
     "Store": "registration_fsm.store",
@@ -120,6 +123,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DEFAULT_POLICY",
+    "DEFAULT_QUOTAS",
     "EDGES",
     "LIFECYCLE",
     "TRIGGERS",
@@ -154,6 +158,7 @@ __all__ = [
     "NotFoundError",
     "NotTracked",
     "Origin",
+    "Quotas",
     "Refusal",
     "Registration",
     "RegistrationApi",

@@ -15,6 +15,12 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
+# The suite runs AWS's quotas x1000: the emulator still enforces them (a burst past a
+# second's worth is throttled) and everything still paces itself, in milliseconds.
+# Tests about the quotas themselves give their rates explicitly. Child processes
+# (the CLI, the emulator) inherit it.
+os.environ.setdefault("REGISTRATION_FSM_QUOTA_SCALE", "1000")
+
 
 @pytest.fixture
 def clock() -> TickingClock:

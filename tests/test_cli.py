@@ -181,6 +181,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     """Dummy credentials and nothing from the caller's AWS setup."""
     out = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REGISTRATION_FSM"))}
     out |= {
+        # The suite's quotas (conftest): enforced, fast enough for a customer's bursts.
+        "REGISTRATION_FSM_QUOTA_SCALE": os.environ["REGISTRATION_FSM_QUOTA_SCALE"],
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -98,13 +98,14 @@ def test_create_makes_version_1_draft_with_aws_shaped_ids(
     )
     assert result["RegistrationStatus"] == "CREATED"
     assert result["CurrentVersionNumber"] == 1
-    assert result["CreatedTimestamp"] == clock.now
+    created = clock.now  # every request reads the clock once (for its quota)
+    assert result["CreatedTimestamp"] == created
     assert result["CreatedTimestamp"].tzinfo is UTC
     page = api.describe_registration_versions_page(reg_id)
     assert_output(model, "DescribeRegistrationVersions", page)
     (v1,) = page["RegistrationVersions"]
     assert v1["RegistrationVersionStatus"] == "DRAFT"
-    assert v1["RegistrationVersionStatusHistory"] == {"DraftTimestamp": clock.now}
+    assert v1["RegistrationVersionStatusHistory"] == {"DraftTimestamp": created}
 
 
 def test_region_and_account_shape_the_arn() -> None:
@@ -607,10 +608,14 @@ def test_port_methods_refuse_malformed_arguments_before_sending(
 
 
 def test_naive_clock_is_refused_and_changes_nothing() -> None:
-    api = EmulatedRegistrationApi(clock=lambda: datetime(2026, 1, 1))
+    api = EmulatedRegistrationApi(clock=lambda: datetime(2026, 1, 1), quotas=None)
     with pytest.raises(InvalidArgument):
         api.create_registration(REG_TYPE)
     assert api.describe_registrations_page()["Registrations"] == []
+    # With quotas, every request reads the clock (for the quota), and is refused.
+    paced = EmulatedRegistrationApi(clock=lambda: datetime(2026, 1, 1))
+    with pytest.raises(InvalidArgument, match="timezone-aware"):
+        paced.describe_registrations_page()
 
 
 @pytest.mark.slow

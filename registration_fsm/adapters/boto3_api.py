@@ -15,8 +15,15 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeVar
 
 from registration_fsm.adapters.boto3_errors import require_module, translate_errors
 from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN, check_registration_id
-from registration_fsm.errors import ApiValidationError, InvalidArgument, InvalidArgumentType
+from registration_fsm.errors import (
+    THROTTLING_CODES,
+    ApiValidationError,
+    InvalidArgument,
+    InvalidArgumentType,
+)
+from registration_fsm.pacing import Pacer, shared_pacer
 from registration_fsm.ports import Filter
+from registration_fsm.quotas import FROM_ENVIRONMENT, QuotaSetting, rates_for
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -55,6 +62,26 @@ class _CallCounter:
             return dict(self._counts)
 
 
+class _PacingHooks:
+    """botocore event handlers: wait for each request's slot; adapt to the answers."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+
+    def before_send(self, event_name: str, **_: Any) -> None:
+        # Every attempt (each page, each retry) is a request against the quota.
+        self.pacer.acquire(event_name.rsplit(".", 1)[-1])
+
+    def after_attempt(self, event_name: str, response: Any = None, **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
+        code = (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None
+        if code in THROTTLING_CODES:
+            self.pacer.throttled(operation)
+        elif response is not None:
+            self.pacer.answered(operation)
+
+
 class Boto3RegistrationApi:
     """:class:`~registration_fsm.ports.RegistrationApi` over a ``pinpoint-sms-voice-v2`` client.
 
@@ -63,9 +90,24 @@ class Boto3RegistrationApi:
     botocore failure becomes a typed :mod:`registration_fsm.errors` error.
     Responses are boto3's without ``ResponseMetadata``, timestamps in UTC.
     Safe to share between threads (boto3 clients are).
+
+    Every request — each page, each retry — waits for its operation's slot under
+    the account and region's quotas (:mod:`registration_fsm.pacing`): one pacer per
+    ``account`` and region in the process, shared by every adapter and thread.
+    ``quotas``: :data:`~registration_fsm.quotas.FROM_ENVIRONMENT` (AWS's defaults
+    and the environment's overrides), a :class:`~registration_fsm.quotas.Quotas`
+    or mapping, or None (no pacing). Without ``account``, the adapters of one
+    endpoint and region share a pacer, as if one account: never faster than that
+    account's quotas allow.
     """
 
-    def __init__(self, client: PinpointSMSVoiceV2Client) -> None:
+    def __init__(
+        self,
+        client: PinpointSMSVoiceV2Client,
+        *,
+        quotas: QuotaSetting = FROM_ENVIRONMENT,
+        account: str | None = None,
+    ) -> None:
         require_module("botocore.exceptions")
         meta = getattr(client, "meta", None)
         service = getattr(getattr(meta, "service_model", None), "service_name", None)
@@ -87,6 +129,22 @@ class Boto3RegistrationApi:
         for event, unique_id in handlers:
             events.register(event, self._counter.on_call, unique_id=unique_id)
         weakref.finalize(self, _unregister, events, handlers, self._counter.on_call)
+        region = client.meta.region_name
+        rates = rates_for(quotas, account, region)
+        self.account = account
+        #: The shared pacer of this account and region (None: quotas=None, no pacing).
+        self.pacer = None
+        if rates is not None:
+            place = account if account is not None else f"endpoint {client.meta.endpoint_url}"
+            self.pacer = shared_pacer((place, region), rates)
+            hooks = _PacingHooks(self.pacer)
+            paced = [
+                (f"before-send.{SERVICE_NAME}", f"{uid}.pace", hooks.before_send),
+                (f"needs-retry.{SERVICE_NAME}", f"{uid}.adapt", hooks.after_attempt),
+            ]
+            for event, unique_id, handler in paced:
+                events.register(event, handler, unique_id=unique_id)
+                weakref.finalize(self, _unregister, events, [(event, unique_id)], handler)
 
     @classmethod
     def from_config(
@@ -100,11 +158,14 @@ class Boto3RegistrationApi:
         max_attempts: int = 3,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
+        quotas: QuotaSetting = FROM_ENVIRONMENT,
+        account: str | None = None,
     ) -> Self:
         """Build the client: from ``session``, or a new session for ``profile``.
 
         ``max_attempts`` counts calls (first try included), as botocore's
-        ``total_max_attempts``. Bad settings raise :class:`InvalidArgument`.
+        ``total_max_attempts``. ``quotas`` and ``account`` as for the constructor.
+        Bad settings raise :class:`InvalidArgument`.
         """
         boto3 = require_module("boto3")
         config_module = require_module("botocore.config")
@@ -135,7 +196,7 @@ class Boto3RegistrationApi:
                 )
         except (exceptions.BotoCoreError, ValueError) as err:
             raise InvalidArgument(f"cannot create the {SERVICE_NAME} client: {err}") from err
-        return cls(client)
+        return cls(client, quotas=quotas, account=account)
 
     # -- configuration ---------------------------------------------------
 

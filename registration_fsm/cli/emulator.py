@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from registration_fsm.cli.output import to_json
+from registration_fsm.cli.quota_options import quota_options
+from registration_fsm.quotas import Quotas
 
 
 @click.group(
@@ -21,6 +23,9 @@ from registration_fsm.cli.output import to_json
 @click.option("--throttle-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--error-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of 5xx.")
 @click.option("--drop-rate", default=0.0, type=click.FloatRange(0, 1), help="Dropped connections.")
+@quota_options
+@click.option("--no-quotas", is_flag=True,
+              help="Enforce no request quotas (else AWS's defaults are enforced).")  # fmt: skip
 @click.pass_context
 def emulator(
     ctx: click.Context,
@@ -31,12 +36,15 @@ def emulator(
     throttle_rate: float,
     error_rate: float,
     drop_rate: float,
+    quotas: Quotas,
+    no_quotas: bool,
 ) -> None:
     """Serve the emulator over AWS JSON 1.0 until Ctrl-C (prints its URL).
 
     Point boto3 at it with endpoint_url=URL (any credentials), or set
     AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2. Drive AWS-side events with
-    `registration-fsm emulator advance`.
+    `registration-fsm emulator advance`. AWS's request quotas are enforced (an
+    excess request gets ThrottlingException) unless --no-quotas.
     """  # fmt: skip
     if ctx.invoked_subcommand is not None:
         return
@@ -44,7 +52,8 @@ def emulator(
 
     faults = Faults(seed=seed or 0, latency=latency, throttle_rate=throttle_rate,
                     error_rate=error_rate, drop_rate=drop_rate)  # fmt: skip
-    run_forever(host, port, faults=faults, api=EmulatedRegistrationApi(seed=seed))
+    api = EmulatedRegistrationApi(seed=seed, quotas=None if no_quotas else quotas)
+    run_forever(host, port, faults=faults, api=api)
 
 
 @emulator.command(short_help="Apply an AWS-side trigger on a served emulator.")

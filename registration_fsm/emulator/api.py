@@ -10,10 +10,13 @@ The choices made where AWS is silent are listed in ``docs/emulator.md``.
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -46,10 +49,13 @@ from registration_fsm.errors import (
     ConflictError,
     InvalidArgumentType,
     NotFoundError,
+    ThrottledError,
     UnknownDetail,
     UnknownOperationError,
 )
+from registration_fsm.pacing import TokenBucket
 from registration_fsm.ports import Filter
+from registration_fsm.quotas import FROM_ENVIRONMENT, QuotaSetting, rates_for
 
 #: Registration ids (or ARNs) and version numbers a single request may carry.
 IDS_PER_REQUEST = 5
@@ -85,6 +91,21 @@ class EmulatedRegistrationApi:
         default_page_size: MaxResults when a request omits it (1..100).
         registration_types: if given, CreateRegistration refuses other types
             (ApiValidationError reason UNKNOWN_REGISTRATION_TYPE).
+        quotas: the request rates enforced, as AWS does (default: AWS's defaults,
+            :data:`~registration_fsm.quotas.DEFAULT_QUOTAS`, with the environment's
+            overrides): a :class:`~registration_fsm.quotas.Quotas`, a mapping of
+            operation to requests per second laid over the defaults, or None for no
+            quotas. An excess request is answered ThrottlingException ("Rate exceeded").
+        burst: requests a quota's bucket holds when idle (default: one second of the
+            rate, at least 1 — at AWS's 1 request per second, none saved up; AWS does
+            not publish its burst).
+        sleep: how the RegistrationApi methods wait for their quota (they pace
+            themselves; raw :meth:`handle` requests do not). Default: the clock's own
+            ``sleep`` if it has one (a virtual clock), else ``time.sleep``.
+
+    Time for the quotas is the clock's (read once per request while quotas are on),
+    or ``time.monotonic`` when no clock is given: a test on a virtual clock that
+    paces itself runs at once, a burst of raw requests is throttled.
 
     Thread-safe: one lock serialises every request.
     """
@@ -100,6 +121,9 @@ class EmulatedRegistrationApi:
         keep_deleted: bool = False,
         default_page_size: int = 100,
         registration_types: Collection[str] | None = None,
+        quotas: QuotaSetting = FROM_ENVIRONMENT,
+        burst: float | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         check_options(
             region=region,
@@ -126,6 +150,18 @@ class EmulatedRegistrationApi:
         self._tokens: dict[str, _Token] = {}
         self._calls: Counter[str] = Counter()
         self._seq = 0
+        self.quotas = rates_for(quotas, account, region)
+        self._buckets = {
+            op: TokenBucket(rate, max(1.0, rate) if burst is None else burst)
+            for op, rate in (self.quotas or {}).items()
+        }
+        if sleep is not None and not callable(sleep):
+            raise InvalidArgumentType(f"sleep must be callable, got {shown(sleep)}")
+        clock_sleep: Callable[[float], None] = getattr(clock, "sleep", time.sleep)
+        self._sleep = sleep or clock_sleep
+        self._instant: datetime | None = None
+        #: Requests answered ThrottlingException, by operation.
+        self.throttled: Counter[str] = Counter()
 
     # -- observation ----------------------------------------------------
 
@@ -151,35 +187,84 @@ class EmulatedRegistrationApi:
 
     # -- the wire entry point ----------------------------------------------
 
-    def handle(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def handle(
+        self, operation: str, params: Mapping[str, Any], *, paced: bool = False
+    ) -> dict[str, Any]:
         """Run one API request: ``params`` are the request's PascalCase members.
 
         Returns the response in boto3's shape (aware UTC datetimes). Raises the
         library's typed API errors (a refused command: :class:`ConflictError` with the
-        API's reason); :class:`UnknownOperationError` for an operation not served.
-        Counts the request in :attr:`calls` (even when refused).
+        API's reason; over its quota: :class:`ThrottledError`);
+        :class:`UnknownOperationError` for an operation not served. Counts the request
+        in :attr:`calls` (even when refused). ``paced`` waits for the quota instead
+        of being throttled (what the RegistrationApi methods do).
         """
         handler = _HANDLERS.get(operation) if isinstance(operation, str) else None
         if handler is None:
             raise UnknownOperationError(
                 f"unknown operation {shown(operation)}; served: {', '.join(_HANDLERS)}"
             )
-        with self._lock:
-            self._calls[operation] += 1
-            try:
-                validate_request(operation, params)
-                return handler(self, params)
-            except CommandRefused as refused:
-                raise ConflictError(
-                    str(refused),
-                    reason=refused.reason,
-                    resource_id=refused.resource_id,
+        still, last = 0, None
+        while True:
+            with self._lock:
+                wait, now = self._quota_wait(operation)
+                if not (wait and paced):
+                    return self._serve(operation, handler, params, now, throttled=wait > 0)
+                self._instant = None
+            still, last = (still + 1 if now == last else 0), now
+            if still > 3:  # sleeping does not move the clock: the quota can never refill
+                raise ThrottledError(
+                    f"Rate exceeded: the emulator's clock does not move, so {operation}'s "
+                    "quota never refills (give it a clock that sleep advances, or quotas=None)",
                     operation=operation,
-                ) from None
-            except ApiError as err:
-                if err.operation is None:
-                    err.operation = operation
-                raise
+                )
+            self._sleep(wait)
+
+    def _quota_wait(self, operation: str) -> tuple[float, float]:
+        """Seconds until ``operation`` has a token, and the quota clock's reading."""
+        bucket = self._buckets.get(operation)
+        if bucket is None:
+            return 0.0, 0.0
+        if self._clock is None:
+            now = time.monotonic()
+        else:  # one reading per request: the request's timestamps use it too
+            self._instant = read_clock(self._clock)
+            now = self._instant.timestamp()
+        return bucket.wait(now), now
+
+    def _serve(
+        self,
+        operation: str,
+        handler: Callable[[EmulatedRegistrationApi, Mapping[str, Any]], dict[str, Any]],
+        params: Mapping[str, Any],
+        now: float,
+        *,
+        throttled: bool,
+    ) -> dict[str, Any]:
+        """Count and run one request (called under the lock)."""
+        self._calls[operation] += 1
+        try:
+            if throttled:
+                self.throttled[operation] += 1
+                raise ThrottledError("Rate exceeded", operation=operation)
+            bucket = self._buckets.get(operation)
+            if bucket is not None:
+                bucket.take(now)
+            validate_request(operation, params)
+            return handler(self, params)
+        except CommandRefused as refused:
+            raise ConflictError(
+                str(refused),
+                reason=refused.reason,
+                resource_id=refused.resource_id,
+                operation=operation,
+            ) from None
+        except ApiError as err:
+            if err.operation is None:
+                err.operation = operation
+            raise
+        finally:
+            self._instant = None
 
     # -- RegistrationApi ------------------------------------------------
 
@@ -200,7 +285,7 @@ class EmulatedRegistrationApi:
                 if isinstance(tags, Mapping)
                 else tags
             )
-        return self.handle("CreateRegistration", params)
+        return self.handle("CreateRegistration", params, paced=True)
 
     def describe_registrations(
         self,
@@ -247,7 +332,9 @@ class EmulatedRegistrationApi:
     def create_registration_version(self, registration_id: str) -> dict[str, Any]:
         """CreateRegistrationVersion; returns CreateRegistrationVersionResult."""
         return self.handle(
-            "CreateRegistrationVersion", {"RegistrationId": check_registration_id(registration_id)}
+            "CreateRegistrationVersion",
+            {"RegistrationId": check_registration_id(registration_id)},
+            paced=True,
         )
 
     def submit_registration_version(
@@ -255,18 +342,22 @@ class EmulatedRegistrationApi:
     ) -> dict[str, Any]:
         """SubmitRegistrationVersion; returns SubmitRegistrationVersionResult."""
         params = {"RegistrationId": check_registration_id(registration_id), "AwsReview": aws_review}
-        return self.handle("SubmitRegistrationVersion", params)
+        return self.handle("SubmitRegistrationVersion", params, paced=True)
 
     def discard_registration_version(self, registration_id: str) -> dict[str, Any]:
         """DiscardRegistrationVersion; returns DiscardRegistrationVersionResult."""
         return self.handle(
-            "DiscardRegistrationVersion", {"RegistrationId": check_registration_id(registration_id)}
+            "DiscardRegistrationVersion",
+            {"RegistrationId": check_registration_id(registration_id)},
+            paced=True,
         )
 
     def delete_registration(self, registration_id: str) -> dict[str, Any]:
         """DeleteRegistration; returns DeleteRegistrationResult (status DELETED)."""
         return self.handle(
-            "DeleteRegistration", {"RegistrationId": check_registration_id(registration_id)}
+            "DeleteRegistration",
+            {"RegistrationId": check_registration_id(registration_id)},
+            paced=True,
         )
 
     # -- page-level requests ----------------------------------------------
@@ -285,7 +376,7 @@ class EmulatedRegistrationApi:
             MaxResults=max_results,
             NextToken=next_token,
         )
-        return self.handle("DescribeRegistrations", params)
+        return self.handle("DescribeRegistrations", params, paced=True)
 
     def describe_registration_versions_page(
         self,
@@ -303,7 +394,7 @@ class EmulatedRegistrationApi:
             MaxResults=max_results,
             NextToken=next_token,
         )
-        return self.handle("DescribeRegistrationVersions", params)
+        return self.handle("DescribeRegistrationVersions", params, paced=True)
 
     # -- AWS-side events --------------------------------------------------
 
@@ -421,7 +512,8 @@ class EmulatedRegistrationApi:
     # -- helpers --------------------------------------------------------
 
     def _now(self) -> Clock:
-        at = read_clock(self._clock)
+        """The request's time: the quota's reading of the clock, else a reading now."""
+        at = self._instant if self._instant is not None else read_clock(self._clock)
         return lambda: at
 
     def _new_id(self) -> str:
@@ -451,7 +543,7 @@ class EmulatedRegistrationApi:
         ]
         for request in requests:
             validate_request(operation, request)
-        return every_item(self.handle, operation, requests, key)
+        return every_item(functools.partial(self.handle, paced=True), operation, requests, key)
 
 
 def _id_sequence(values: Sequence[str]) -> None:
