@@ -29,11 +29,11 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import attrs
 from botocore.utils import parse_timestamp as _parse_timestamp
+from docs_block import replace_block
 from transitions import Machine
 
 from registration_fsm import LIFECYCLE, Registration, RegistrationVersion, VersionStatus
@@ -42,7 +42,6 @@ from registration_fsm.domain.lifecycle import _machine_transitions
 REG_ID = "registration-0123456789abcdef0123456789abcdef"
 REG_ARN = f"arn:aws:sms-voice:us-east-1:123456789012:registration/{REG_ID}"
 START, END = "<!-- bench_core:start -->", "<!-- bench_core:end -->"
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
 #: botocore's timestamp parser (typed for strings by the stubs; it takes epoch numbers too).
@@ -272,10 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(hydrate, trigger, args.repeat)
     print(text)
     if args.write_docs:
-        doc = DOCS.read_text()
-        head, _, rest = doc.partition(START)
-        _, _, tail = rest.partition(END)
-        DOCS.write_text(head + text + tail)
+        replace_block(START, END, text)
     return 0
 
 

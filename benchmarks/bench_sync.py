@@ -1,4 +1,8 @@
-"""Benchmark the Synchronizer against a naive sequential boto3 loop, over HTTP.
+"""The client's CPU cost of a sync, against a naive sequential boto3 loop, over HTTP.
+
+Quotas are off on both sides here: this measures what a request costs the client
+(botocore, reconcile, the store), with ``--latency`` standing in for the network.
+Against AWS a sync is bound by the quotas instead: ``benchmarks/bench_quota.py``.
 
     python benchmarks/bench_sync.py [--registrations 1000] [--latency 0.01]
         [--concurrency 32] [--repeat 3] [--sweep 8,16,32,64] [--write-docs]
@@ -35,11 +39,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from docs_block import replace_block
 from mypy_boto3_pinpoint_sms_voice_v2 import PinpointSMSVoiceV2Client
 
 from registration_fsm import (
@@ -52,7 +56,6 @@ from registration_fsm import (
 )
 
 START, END = "<!-- bench_sync:start -->", "<!-- bench_sync:end -->"
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 REG_TYPE = "US_TEN_DLC_BRAND_REGISTRATION"
 PAGE_SIZE = 100
 SESSION = boto3.session.Session(
@@ -62,7 +65,7 @@ SESSION = boto3.session.Session(
 
 def build(n: int) -> EmulatedRegistrationApi:
     """``n`` registrations, each with three versions: approved, denied, in review."""
-    api = EmulatedRegistrationApi(seed=1)
+    api = EmulatedRegistrationApi(seed=1, quotas=None)
     for _ in range(n):
         reg_id = api.create_registration(REG_TYPE)["RegistrationId"]
         api.submit_registration_version(reg_id)
@@ -177,7 +180,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     sweep = [int(c) for c in args.sweep.split(",")] if args.sweep else []
     pool = max([args.concurrency, *sweep])
     with served(api, args.latency, args.server) as url:
-        adapter = Boto3RegistrationApi(client(url, pool))
+        adapter = Boto3RegistrationApi(client(url, pool), quotas=None)
         sms = client(url, 1)
         naive_loop(sms)  # warm up both clients (model loading, first connections)
         full_sync(adapter, args.concurrency)
@@ -194,7 +197,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     extra = {}
     for latency in args.extra_latency:
         with served(api, latency, args.server) as url:
-            adapter = Boto3RegistrationApi(client(url, pool))
+            adapter = Boto3RegistrationApi(client(url, pool), quotas=None)
             sms = client(url, 1)
             full_sync(adapter, args.concurrency)  # warm up
             extra[latency * 1000] = (
@@ -222,6 +225,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "resync_calls": dict(resync.api_calls),
         "resync_events": len(resync.events),
         "pages": -(-args.registrations // PAGE_SIZE),
+        "requests": -(-args.registrations // PAGE_SIZE) + args.registrations,
         "sweep": swept,
         "extra": extra,
     }
@@ -240,12 +244,15 @@ def report(m: dict[str, Any]) -> str:
         "",
         "| measure | sync | baseline | result | target |",
         "|---|---|---|---|---|",
-        f"| full sync (concurrency {m['concurrency']}) vs naive sequential boto3 loop | "
-        f"{m['sync_s']:.2f} s | {m['naive_s']:.2f} s | {m['speedup']:.1f}x faster | "
-        f">= 5x faster: {'met' if m['speedup'] >= 5 else 'NOT met'} |",
+        f"| full sync (concurrency {m['concurrency']}, no quotas) vs naive sequential boto3 "
+        f"loop | {m['sync_s']:.2f} s | {m['naive_s']:.2f} s | {m['speedup']:.1f}x faster | "
+        f"(no target: latency only, see bench_quota) |",
         f"| client CPU (this process, all threads) during the above | {m['sync_cpu']:.2f} s | "
         f"{m['naive_cpu']:.2f} s | {m['sync_cpu'] / m['sync_s']:.0%} of the sync's wall time | "
         f"(explains the ratio) |",
+        f"| requests per client CPU-second | {m['requests'] / m['sync_cpu']:.0f} | "
+        f"{m['requests'] / m['naive_cpu']:.0f} | the sync also reconciles and saves | "
+        f"(the CPU cost) |",
         f"| re-sync with nothing changed: requests made | {calls} | "
         f"{m['pages']} DescribeRegistrations pages | {m['resync_events']} events, "
         f"{m['resync_s']:.2f} s, {'only the pages' if only_pages else 'MORE than the pages'} | "
@@ -288,12 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(measure(args))
     print(text)
     if args.write_docs:
-        doc = DOCS.read_text()
-        if START not in doc or END not in doc:
-            raise SystemExit(f"{DOCS}: the {START} ... {END} markers are missing")
-        head, _, rest = doc.partition(START)
-        _, _, tail = rest.partition(END)
-        DOCS.write_text(head + text + tail)
+        replace_block(START, END, text)
     return 0
 
 

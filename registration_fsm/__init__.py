@@ -7,6 +7,7 @@ One import surface for everything a user needs::
         Synchronizer, MemoryStore, SQLiteStore,           # keeping local state
         Boto3RegistrationApi, EmulatedRegistrationApi,    # the API, real or emulated
         serve, EmulatorClient,                            # the emulator over HTTP
+        Quotas, EventFollower, SqsEventSource,            # quotas, events from AWS
         CommandRefused, ConflictError, ApiError,          # the error tree
     )
 
@@ -73,6 +74,7 @@ from registration_fsm.errors import (
 
 if TYPE_CHECKING:
     from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
+    from registration_fsm.adapters.sqs import SqsEventSource
     from registration_fsm.emulator import (
         EmulatedRegistrationApi,
         EmulatorClient,
@@ -85,10 +87,14 @@ if TYPE_CHECKING:
     from registration_fsm.quotas import DEFAULT_QUOTAS, Quotas
     from registration_fsm.store import MemoryStore, SQLiteStore, Store, StoredRegistration
     from registration_fsm.sync import SyncAnomaly, Synchronizer, SyncReport
+    from registration_fsm.sync.events import EventFollower, JsonLinesSource
 
 #: Names imported on first use, and the module each lives in.
 _LAZY: dict[str, str] = {
     "Boto3RegistrationApi": "registration_fsm.adapters.boto3_api",
+    "SqsEventSource": "registration_fsm.adapters.sqs",
+    "EventFollower": "registration_fsm.sync.events",
+    "JsonLinesSource": "registration_fsm.sync.events",
     "EmulatedRegistrationApi": "registration_fsm.emulator",
     "EmulatorClient": "registration_fsm.emulator",
     "EmulatorServer": "registration_fsm.emulator",
@@ -141,6 +147,7 @@ __all__ = [
     "EmulatedRegistrationApi",
     "EmulatorClient",
     "EmulatorServer",
+    "EventFollower",
     "Faults",
     "Guard",
     "GuardContext",
@@ -151,6 +158,7 @@ __all__ = [
     "InvalidArgumentType",
     "InvalidEvent",
     "InvalidRegistrationId",
+    "JsonLinesSource",
     "Lifecycle",
     "LifecyclePolicy",
     "MemoryStore",
@@ -167,6 +175,7 @@ __all__ = [
     "RegistrationVersion",
     "SQLiteStore",
     "ServiceQuotaExceededError",
+    "SqsEventSource",
     "StaleWrite",
     "StatusHistory",
     "StatusUnreachable",

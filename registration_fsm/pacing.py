@@ -57,13 +57,14 @@ class TokenBucket:
     def wait(self, now: float) -> float:
         """Seconds until a token is there (0: one is there now)."""
         self._refill(now)
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+        # A hair under 1 is float rounding of a refill that is due: count it whole.
+        return 0.0 if self._tokens >= 1 - 1e-9 else (1 - self._tokens) / self.rate
 
     def take(self, now: float) -> bool:
         """Take a token if there is one at ``now``."""
         if self.wait(now) > 0:
             return False
-        self._tokens -= 1
+        self._tokens = max(0.0, self._tokens - 1)
         return True
 
 

@@ -19,6 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+#: The EventBridge source of AWS End User Messaging SMS events, and the detail-type of
+#: a registration's (https://docs.aws.amazon.com/sms-voice/latest/userguide/monitor-event-bridge.html):
+#: the emulator emits these events, the followers read them.
+EVENT_SOURCE = "aws.sms-voice"
+DETAIL_TYPE = "Registration Status Change"
+
 #: A filter in the API's shape: {"Name": "registration-status", "Values": ["CREATED"]}.
 Filter = Mapping[str, Any]
 

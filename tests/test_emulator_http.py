@@ -406,7 +406,11 @@ def test_bad_fault_settings_are_refused(kwargs: dict[str, Any]) -> None:
 
 
 def _python(code: str, **kwargs: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], text=True, **kwargs)
+    # A shell's background job starts with SIGINT ignored and children inherit that;
+    # the child restores Python's handler so the interrupt test holds there too.
+    prelude = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    script = prelude + textwrap.dedent(code)
+    return subprocess.Popen([sys.executable, "-c", script], text=True, **kwargs)
 
 
 def test_run_forever_prints_its_url_and_stops_on_interrupt() -> None:

@@ -41,7 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "emulator": {"domain", "ports", "quotas", "pacing"},
     "adapters": {"domain", "ports", "quotas", "pacing"},
     "sync": {"domain", "ports", "store", "quotas", "pacing"},
-    "diagrams": {"domain"},
+    "diagrams": {"domain", "quotas"},
     "testing": {"domain", "ports", "store", "sync", "emulator", "adapters", "quotas", "pacing"},
     "cli": {
         "domain",

@@ -22,14 +22,18 @@ from registration_fsm import (
     TransitionEvent,
     VersionStatus,
 )
+from registration_fsm.audit import verify
 from registration_fsm.errors import StaleWrite, StoreError
 from registration_fsm.store import (
     UNCHECKED,
     MemoryStore,
+    ResumableStore,
     SQLiteStore,
     Store,
     StoredEvent,
+    codec,
 )
+from registration_fsm.store.chain import GENESIS
 from registration_fsm.store.sqlite import APPLICATION_ID, SCHEMA_VERSION
 
 ARN = "arn:aws:sms-voice:us-east-1:111122223333:registration/"
@@ -288,6 +292,61 @@ class TestStoreContract:
             with pytest.raises(StoreError, match="closed"):
                 call()
 
+    def test_a_checkpoint_holds_what_was_pulled_since_it_began(self, store: Store) -> None:
+        assert isinstance(store, ResumableStore)
+        before, _ = denied_registration("registration-before")
+        pulled, _ = denied_registration("registration-pulled")
+        commanded, _ = denied_registration("registration-commanded")
+        store.save(before, [], summary={"n": 1})  # pulled before the sync began
+        store.save(commanded, [], summary={"n": 1})
+
+        begun = store.begin_sync("full")
+        assert (begun.scope, begun.resumed, begun.done) == ("full", False, frozenset())
+        assert begun.started.tzinfo is UTC
+        store.save(pulled, [], summary={"n": 2})  # a sync's save: with the API's summary
+        store.save(commanded, [])  # a command's save: no summary, so not a pull
+
+        resumed = store.begin_sync("full")
+        assert (resumed.resumed, resumed.started) == (True, begun.started)
+        assert resumed.done == {pulled.id}
+        other = store.begin_sync("full of 1 ids 0123")  # another scope begins now
+        assert (other.resumed, other.done) == (False, frozenset())
+        store.save(pulled, [])  # a command changed it since: no longer counts as pulled
+        assert store.begin_sync("full").done == frozenset()
+
+        store.end_sync("full")
+        store.end_sync("full")  # nothing to end: nothing happens
+        fresh = store.begin_sync("full")
+        assert (fresh.resumed, fresh.done) == (False, frozenset())
+        assert store.begin_sync("full of 1 ids 0123").resumed  # untouched by "full" ending
+
+    @pytest.mark.parametrize(
+        ("scope", "error"),
+        [
+            ("", InvalidArgument),
+            ("x" * 201, InvalidArgument),
+            ("full\nscope", InvalidArgument),
+            (3, InvalidArgumentType),
+            (None, InvalidArgumentType),
+        ],
+    )
+    def test_a_scope_that_cannot_name_a_sync_is_refused(
+        self, store: Store, scope: Any, error: type[Exception]
+    ) -> None:
+        assert isinstance(store, ResumableStore)
+        with pytest.raises(error, match="scope"):
+            store.begin_sync(scope)
+        with pytest.raises(error, match="scope"):
+            store.end_sync(scope)
+
+    def test_checkpoints_close_with_the_store(self, store: Store) -> None:
+        assert isinstance(store, ResumableStore)
+        store.close()
+        with pytest.raises(StoreError, match="closed"):
+            store.begin_sync("full")
+        with pytest.raises(StoreError, match="closed"):
+            store.end_sync("full")
+
     def test_concurrent_saves_from_threads(self, make_store: StoreFactory) -> None:
         stores = [make_store() for _ in range(2)]  # SQLite: two connections, one file
         shared, _ = denied_registration("registration-shared")
@@ -370,6 +429,20 @@ class TestSQLiteStore:
             assert store.save(a, [plain_event(a.id)]) == 3
             assert list(store.events_with_seq())[-1].seq == log[-1].seq + 1
 
+    def test_a_checkpoint_outlives_the_process_and_is_shared_by_connections(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "s.db"
+        reg, _ = denied_registration("registration-c")
+        with SQLiteStore(path) as one:
+            begun = one.begin_sync("full")
+            with SQLiteStore(path) as two:  # another process's connection
+                two.save(reg, [], summary={"n": 1})
+        with SQLiteStore(path) as reopened:
+            found = reopened.begin_sync("full")
+            assert (found.resumed, found.started) == (True, begun.started)
+            assert found.done == {reg.id}
+
     def test_file_is_wal_with_schema_version(self, tmp_path: Path) -> None:
         path = tmp_path / "store.db"
         SQLiteStore(path).close()
@@ -451,6 +524,61 @@ class TestSQLiteStore:
             assert stored is not None
             assert stored.revision == 31
 
+    def test_a_version_2_store_is_upgraded_in_place_on_open(self, tmp_path: Path) -> None:
+        path = tmp_path / "v2.db"
+        reg, events = denied_registration("registration-old")
+        summary = {**reg.to_api(), "Seen": T0}
+        version_2_store(path, reg, events, summary)
+
+        with SQLiteStore(path) as store:
+            stored = store.get(reg.id)
+            assert stored is not None
+            assert (stored.registration, stored.summary, stored.revision) == (reg, summary, 1)
+            assert list(store.events()) == events
+            assert verify(*store.audit_trail()).ok
+            begun = store.begin_sync("full")  # what version 3 adds works at once
+            assert (begun.resumed, begun.done) == (False, frozenset())
+            assert store.save(reg, [], summary=summary, expected_revision=1) == 2
+            assert store.begin_sync("full").done == {reg.id}
+        assert pragmas(path) == (SCHEMA_VERSION, APPLICATION_ID)
+        assert schema_of(path) == schema_of_new_store(tmp_path / "new.db")
+        with SQLiteStore(path) as again:  # upgraded once: opens as it is
+            assert again.ids() == [reg.id]
+
+    def test_a_failed_upgrade_leaves_the_version_2_store_as_it_was(self, tmp_path: Path) -> None:
+        path = tmp_path / "v2.db"
+        reg, events = denied_registration("registration-old")
+        version_2_store(path, reg, events, None)
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE sync_checkpoints (x)")  # the upgrade's last step will fail
+        conn.commit()
+        conn.close()
+        before = schema_of(path)
+
+        with pytest.raises(StoreError, match="sync_checkpoints already exists") as caught:
+            SQLiteStore(path)
+
+        assert "\n" not in str(caught.value)
+        assert pragmas(path) == (2, APPLICATION_ID)
+        assert schema_of(path) == before  # the column and index added first were rolled back
+
+    @pytest.mark.parametrize("version", [1, SCHEMA_VERSION + 1])
+    def test_a_schema_it_cannot_upgrade_is_refused_in_one_line(
+        self, tmp_path: Path, version: int
+    ) -> None:
+        path = tmp_path / "s.db"
+        SQLiteStore(path).close()
+        conn = sqlite3.connect(path)
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.close()
+        with pytest.raises(StoreError) as caught:
+            SQLiteStore(path)
+        message = str(caught.value)
+        assert "\n" not in message
+        assert message.startswith(f"{path}: schema version {version} ")
+        assert ("is newer than" in message) == (version > SCHEMA_VERSION)
+        assert pragmas(path) == (version, APPLICATION_ID)  # left alone
+
     def test_garbage_file_is_a_store_error(self, tmp_path: Path) -> None:
         path = tmp_path / "garbage.db"
         path.write_bytes(b"this is not a database, just some text\n" * 100)
@@ -503,3 +631,90 @@ class TestSQLiteStore:
             read = store.get if call == "get" else lambda _id: list(getattr(store, call)())
             with pytest.raises(StoreError, match=match):
                 read(reg.id)
+
+
+#: The schema of registration-fsm 0.2 (``PRAGMA user_version`` 2), as it shipped.
+VERSION_2_DDL = """
+CREATE TABLE registrations (
+    id TEXT PRIMARY KEY NOT NULL,
+    revision INTEGER NOT NULL CHECK (revision >= 1),
+    info TEXT NOT NULL,
+    summary TEXT
+);
+CREATE TABLE versions (
+    registration_id TEXT NOT NULL REFERENCES registrations (id),
+    number INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    PRIMARY KEY (registration_id, number)
+) WITHOUT ROWID;
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    registration_id TEXT NOT NULL REFERENCES registrations (id),
+    event TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX events_by_registration ON events (registration_id, seq);
+"""
+
+
+def version_2_store(
+    path: Path,
+    registration: Registration,
+    events: list[TransitionEvent],
+    summary: dict[str, Any] | None,
+) -> None:
+    """A store as registration-fsm 0.2 wrote it: its DDL, one registration saved once."""
+    enc = codec.encode_save(registration, events, summary)
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(VERSION_2_DDL)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO registrations (id, revision, info, summary) VALUES (?, 1, ?, ?)",
+            (enc.registration_id, enc.info, enc.summary),
+        )
+        conn.executemany(
+            "INSERT INTO versions (registration_id, number, info) VALUES (?, ?, ?)",
+            [(enc.registration_id, n, text) for n, text in enc.versions],
+        )
+        records = codec.chain(enc.registration_id, enc.events, 0, GENESIS)
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", records)
+        conn.execute("INSERT INTO audit_head VALUES (1, ?, ?)", (records[-1][0], records[-1][4]))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def pragmas(path: Path) -> tuple[int, int]:
+    """The file's (user_version, application_id)."""
+    conn = sqlite3.connect(path)
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+    finally:
+        conn.close()
+    return version, app_id
+
+
+def schema_of(path: Path) -> list[tuple[str, str]]:
+    """Every table's and index's definition in the file, sorted."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [(name, sql) for name, sql in rows]
+
+
+def schema_of_new_store(path: Path) -> list[tuple[str, str]]:
+    SQLiteStore(path).close()
+    return schema_of(path)

@@ -40,6 +40,7 @@ from registration_fsm.errors import (
     NotTracked,
     SubscriberError,
 )
+from registration_fsm.pacing import Pacer
 from registration_fsm.ports import Filter, RegistrationApi
 from registration_fsm.store import MemoryStore, SQLiteStore
 from registration_fsm.sync import REMOTE_CHANGE, SyncAnomaly, Synchronizer, SyncReport
@@ -494,6 +495,74 @@ def test_progress_is_reported_up_to_the_total(remote: Remote) -> None:
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+# -- request economy ---------------------------------------------------------------
+
+
+def test_requests_per_registration_full_incremental_and_one_percent_changed(
+    remote: Remote,
+) -> None:
+    # What a sync costs against AWS's quotas: one DescribeRegistrations page per 100
+    # registrations, one DescribeRegistrationVersions per registration described.
+    ids = [remote.new() for _ in range(200)]
+    syncer = Synchronizer(remote.api)
+
+    full = syncer.sync(full=True)
+    nothing = syncer.sync()
+    for reg_id in ids[:2]:  # 1% changes
+        remote.drive(reg_id, "submit")
+    one_percent = syncer.sync()
+
+    assert full.api_calls == {"DescribeRegistrations": 2, "DescribeRegistrationVersions": 200}
+    assert full.requests_per_registration == 1.01
+    assert nothing.api_calls == {"DescribeRegistrations": 2}
+    assert nothing.requests_per_registration == 0.01
+    assert one_percent.api_calls == {
+        "DescribeRegistrations": 2,
+        "DescribeRegistrationVersions": 2,
+    }
+    assert one_percent.requests_per_registration == 0.02
+    assert [e.trigger for e in one_percent.events] == ["submit", "submit"]
+    assert SyncReport().requests_per_registration == 0.0
+
+
+def test_a_change_made_by_a_command_is_not_described_again(remote: Remote) -> None:
+    reg_id = remote.new()
+    syncer = Synchronizer(remote.api)
+    syncer.sync()
+    syncer.submit(reg_id, actor="alice")
+
+    after_command = syncer.sync()  # the stored state already is what the summary says
+
+    assert (after_command.unchanged, after_command.events) == ([reg_id], [])
+    assert after_command.api_calls == {"DescribeRegistrations": 1}
+    remote.drive(reg_id, "begin_review")  # a change after the command is still seen
+    moved = syncer.sync()
+    assert [e.trigger for e in moved.events] == ["begin_review"]
+    assert moved.api_calls == {"DescribeRegistrations": 1, "DescribeRegistrationVersions": 1}
+    assert syncer.get(reg_id) == remote.truth(reg_id)
+
+
+def test_waiting_costs_one_request_a_poll_while_nothing_changes(remote: Remote) -> None:
+    reg_id = remote.new("submit")
+    syncer = Synchronizer(remote.api)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # AWS begins its review during the third pause
+        slept.append(seconds)
+        if len(slept) == 3:
+            remote.drive(reg_id, "begin_review")
+
+    before = remote.calls()
+    reached = syncer.wait_for(reg_id, {VersionStatus.REVIEWING}, poll=1, sleep=sleep)
+
+    assert reached.current_version.status == VersionStatus.REVIEWING
+    # Four polls: the first and the last describe the versions, the two between do not.
+    assert delta(before, remote.calls()) == {
+        "DescribeRegistrations": 4,
+        "DescribeRegistrationVersions": 2,
+    }
+
+
 # -- deletion ------------------------------------------------------------------
 
 
@@ -796,6 +865,7 @@ class InFlight:
         self.expect = expect
         self.now = self.peak = 0
         self.cond = threading.Condition()
+        self.pacer: Pacer | None = None
 
     @property
     def calls(self) -> Mapping[str, int]:
@@ -847,6 +917,25 @@ def test_describe_versions_calls_run_with_bounded_concurrency(
 
     assert len(report.changed) == 16
     assert probe.peak == concurrency  # used, and never exceeded
+
+
+@pytest.mark.parametrize(("rate", "in_flight"), [(1.0, 2), (2.5, 5), (100.0, 8)])
+def test_pulls_in_flight_are_what_the_pacer_lets_through_in_two_seconds(
+    clock: TickingClock, rate: float, in_flight: int
+) -> None:
+    # More would only wait for the pacer's slots, and Ctrl-C waits for those in flight:
+    # at AWS's default 1 request per second, two.
+    emu = EmulatedRegistrationApi(clock=clock)
+    for _ in range(16):
+        emu.create_registration(REG_TYPE)
+    probe = InFlight(emu, expect=in_flight)
+    probe.pacer = Pacer({"DescribeRegistrationVersions": rate})  # as Boto3RegistrationApi's
+
+    syncer = Synchronizer(probe, concurrency=8)
+    report = syncer.sync()
+
+    assert len(report.changed) == 16
+    assert probe.peak == in_flight == syncer.workers()
 
 
 @pytest.mark.parametrize("bad", [0, 65, 2.0, True])
@@ -935,9 +1024,10 @@ def test_the_report_is_json_ready(remote: Remote) -> None:
     report = Synchronizer(remote.api).sync()
     data = json.loads(json.dumps(report.to_dict()))
     assert set(data) == {
-        "events", "anomalies", "changed", "unchanged", "deleted", "not_found", "failed",
-        "api_calls",
+        "events", "anomalies", "changed", "unchanged", "resumed", "deleted", "not_found",
+        "failed", "api_calls", "requests_per_registration",
     }  # fmt: skip
+    assert data["requests_per_registration"] == 2.0  # one list page, one describe
     assert [e["trigger"] for e in data["events"]] == ["create", "submit"]
     assert data["events"][0]["origin"] == "remote"
     assert isinstance(report, SyncReport)

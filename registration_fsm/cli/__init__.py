@@ -12,6 +12,7 @@ from registration_fsm.cli.commands import create, create_version, delete, discar
 from registration_fsm.cli.demo import demo
 from registration_fsm.cli.diagram import diagram
 from registration_fsm.cli.emulator import emulator
+from registration_fsm.cli.follow import follow
 from registration_fsm.errors import RegistrationError
 
 
@@ -23,7 +24,7 @@ def cli() -> None:
 
 for command in (
     demo, emulator, sync, show, wait, create, submit, create_version, discard, delete, diagram,
-    audit,
+    audit, follow,
 ):  # fmt: skip
     cli.add_command(command)
 
@@ -31,7 +32,8 @@ for command in (
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; library errors print one line and exit 1 (usage errors exit 2)."""
     try:
-        cli.main(args=argv, prog_name="registration-fsm", standalone_mode=False)
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting.
+        code = cli.main(args=argv, prog_name="registration-fsm", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except RegistrationError as err:
         click.echo(f"error: {type(err).__name__}: {_one_line(str(err))}", err=True)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _one_line(message: str) -> str:

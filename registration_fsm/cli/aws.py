@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
     from registration_fsm.sync import Synchronizer
 
 from registration_fsm.cli.output import (
@@ -20,13 +23,29 @@ from registration_fsm.cli.output import (
     timeline_line,
     to_json,
 )
+from registration_fsm.cli.quota_options import (
+    account_option,
+    current_account,
+    current_quotas,
+    quota_options,
+)
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LifecyclePolicy
+from registration_fsm.pacing import Pacer
+from registration_fsm.quotas import Quotas
 
 DEFAULT_STORE = "registration-fsm.db"
+#: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as a shell reports it.
+INTERRUPTED = 130
 
 
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--endpoint-url, --region, --profile, --connect-timeout, --read-timeout and --store."""
+    """--endpoint-url, --region, --profile, --connect-timeout, --read-timeout, --store,
+    and the pacing options --quota OPERATION=RPS, --quota-file and --account.
+
+    The command gets the first six as arguments; the pacing options reach
+    :func:`make_synchronizer` through the click context, so a command passes them on
+    without naming them.
+    """
 
     @click.option(
         "--endpoint-url",
@@ -49,6 +68,8 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         type=click.FloatRange(min=0, min_open=True, max=3600),
         help="Seconds to wait for each answer of the API.",
     )
+    @quota_options
+    @account_option
     @click.option(
         "--store",
         "store_path",
@@ -73,35 +94,77 @@ def make_synchronizer(
     read_timeout: float,
     store_path: Path,
     policy: LifecyclePolicy = DEFAULT_POLICY,
+    *,
+    quotas: Quotas | None = None,
+    account: str | None = None,
 ) -> Synchronizer:
-    """A Synchronizer over boto3 and an SQLite store (the CLI's one wiring of parts)."""
+    """A Synchronizer over boto3 and an SQLite store (the CLI's one wiring of parts).
+
+    Requests are paced by ``quotas`` for ``account`` (default: what the command's
+    --quota, --quota-file and --account say).
+    """
     from registration_fsm import Boto3RegistrationApi, SQLiteStore, Synchronizer
 
+    if quotas is None:
+        quotas = current_quotas()
+        account = account if account is not None else current_account()
     api = Boto3RegistrationApi.from_config(
         profile=profile,
         region=region,
         endpoint_url=endpoint_url,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        quotas=quotas,
+        account=account,
     )
     return Synchronizer(api, SQLiteStore(store_path), policy=policy)
 
 
+def eta_text(seconds: float) -> str:
+    """``seconds`` as ``eta H:MM:SS`` (rounded up: never shorter than the quota allows)."""
+    whole = math.ceil(seconds) if math.isfinite(seconds) else 0
+    hours, rest = divmod(max(whole, 0), 3600)
+    return f"eta {hours}:{rest // 60:02}:{rest % 60:02}"
+
+
+def sync_eta(syncer: Synchronizer) -> Callable[[int, int], float] | None:
+    """``eta(done, total)``: seconds the rest of a sync takes at the pacer's current rates
+    (the requests still to make over each operation's rate); None if nothing paces it."""
+    pacer = getattr(syncer.api, "pacer", None)
+    if not isinstance(pacer, Pacer):
+        return None
+    return lambda done, total: pacer.seconds_for(syncer.requests_for(total - done))
+
+
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+def progress_bar(
+    label: str, eta: Callable[[int, int], float] | None = None
+) -> Iterator[Callable[[int, int], None] | None]:
     """A ``progress(done, total)`` drawing a bar on stderr if it is a terminal, else None.
 
-    Off a terminal click would still print the label, an extra stderr line in
-    logs and pipes (and before a one-line error).
+    With ``eta``, the bar ends with the time left as ``eta`` computes it (from the
+    quotas), not click's guess from the time spent so far. Off a terminal click would
+    still print the label, an extra stderr line in logs and pipes (and before a
+    one-line error).
     """
     if not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
+    with ExitStack() as stack:
+        bars: list[ProgressBar[Any]] = []
 
         def progress(done: int, total: int) -> None:
+            left = None if eta is None else eta_text(eta(done, total))
+            if not bars:  # drawn once the total is known
+                bar: ProgressBar[Any] = click.progressbar(
+                    length=max(total, 1), label=label, file=sys.stderr, show_pos=True,
+                    show_percent=True, show_eta=eta is None, item_show_func=lambda item: item,
+                )  # fmt: skip
+                bar.current_item = left
+                bars.append(stack.enter_context(bar))
+            bar = bars[0]
             bar.length = max(total, 1)
-            bar.update(done - bar.pos)
+            bar.update(done - bar.pos, left)
 
         yield progress
 
@@ -110,27 +173,40 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 @api_options
 @click.option("--id", "ids", multiple=True, help="Only this registration (repeatable).")
 @click.option("--full", is_flag=True, help="Describe every registration, changed or not.")
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="With --full: describe everything again, forgetting an interrupted sync's progress.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def sync(
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
-    connect_timeout: float,
-    read_timeout: float,
-    store_path: Path,
-    ids: tuple[str, ...],
-    full: bool,
-    as_json: bool,
-) -> None:
+    endpoint_url: str | None, region: str | None, profile: str | None,
+    connect_timeout: float, read_timeout: float, store_path: Path,
+    ids: tuple[str, ...], full: bool, restart: bool, as_json: bool,
+) -> None:  # fmt: skip
     """Pull registrations from the API into the local store and print what changed.
+
+    Requests are paced by AWS's quotas (--quota to name raised ones). On a terminal
+    a progress bar shows the time left at those rates. Ctrl-C stops after the
+    requests in flight, keeps what was saved, prints one line and exits 130; run
+    sync again to resume (a --full sync does not describe again what it saved).
 
     Exits 1 when a registration could not be pulled or an --id does not exist.
     """
+    if restart and not full:
+        raise click.UsageError("--restart only applies to a --full sync")
     syncer = make_synchronizer(
         endpoint_url, region, profile, connect_timeout, read_timeout, store_path
     )
-    with syncer.store, progress_bar("syncing") as progress:
-        report = syncer.sync(list(ids) or None, full, progress=progress)
+    try:
+        with syncer.store, _bar(as_json, syncer) as progress:
+            report = syncer.sync(list(ids) or None, full, progress=progress, resume=not restart)
+    except KeyboardInterrupt:
+        stopped = syncer.last_interruption
+        if stopped is None:  # not in the sync (opening the store, say): click says "aborted"
+            raise
+        click.echo(stopped.summary(), err=True)
+        raise SystemExit(INTERRUPTED) from None
     if as_json:
         click.echo(to_json(report.to_dict()))
     else:
@@ -142,6 +218,11 @@ def sync(
             click.echo(f"  failed {registration_id}: {error}")
         for registration_id in report.not_found:
             click.echo(f"  not found {registration_id}")
+        if report.resumed:
+            click.echo(
+                f"  resumed: {len(report.resumed)} pulled since an interrupted --full sync "
+                "began and unchanged since, not described again (--restart: describe them too)"
+            )
         calls = ", ".join(f"{k} {v}" for k, v in report.api_calls.items()) or "none"
         click.echo(
             f"{len(report.changed)} changed, {len(report.unchanged)} unchanged, "
@@ -155,6 +236,16 @@ def sync(
         )
     if report.failed:
         raise click.ClickException(f"{len(report.failed)} registration(s) could not be pulled")
+
+
+@contextmanager
+def _bar(as_json: bool, syncer: Synchronizer) -> Iterator[Callable[[int, int], None] | None]:
+    """sync's progress bar: none with --json (a script reads the output)."""
+    if as_json:
+        yield None
+        return
+    with progress_bar("syncing", sync_eta(syncer)) as progress:
+        yield progress
 
 
 @click.command(short_help="Show local registrations (and their events).")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from registration_fsm.cli.output import to_json
-from registration_fsm.cli.quota_options import quota_options
-from registration_fsm.quotas import Quotas
+from registration_fsm.cli.quota_options import current_quotas, quota_options, quotas_named
+from registration_fsm.errors import InvalidArgument
 
 
 @click.group(
@@ -20,12 +21,17 @@ from registration_fsm.quotas import Quotas
               help="Port to listen on (0: any free port).")  # fmt: skip
 @click.option("--seed", default=None, type=int, help="Seed ids, tokens and faults.")
 @click.option("--latency", default=0.0, type=click.FloatRange(0, 60), help="Seconds per request.")
-@click.option("--throttle-rate", default=0.0, type=click.FloatRange(0, 1))
+@click.option("--throttle-rate", default=0.0, type=click.FloatRange(0, 1),
+              help="Share of requests answered ThrottlingException.")  # fmt: skip
 @click.option("--error-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of 5xx.")
 @click.option("--drop-rate", default=0.0, type=click.FloatRange(0, 1), help="Dropped connections.")
 @quota_options
 @click.option("--no-quotas", is_flag=True,
               help="Enforce no request quotas (else AWS's defaults are enforced).")  # fmt: skip
+@click.option("--events-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append each status-change event to this JSON Lines file.")  # fmt: skip
+@click.option("--events-url", default=None, metavar="URL",
+              help="POST each status-change event (JSON) to this http(s) URL.")  # fmt: skip
 @click.pass_context
 def emulator(
     ctx: click.Context,
@@ -36,24 +42,42 @@ def emulator(
     throttle_rate: float,
     error_rate: float,
     drop_rate: float,
-    quotas: Quotas,
     no_quotas: bool,
+    events_file: Path | None,
+    events_url: str | None,
 ) -> None:
     """Serve the emulator over AWS JSON 1.0 until Ctrl-C (prints its URL).
 
     Point boto3 at it with endpoint_url=URL (any credentials), or set
     AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2. Drive AWS-side events with
     `registration-fsm emulator advance`. AWS's request quotas are enforced (an
-    excess request gets ThrottlingException) unless --no-quotas.
+    excess request gets ThrottlingException) unless --no-quotas. Every status
+    change emits a "Registration Status Change" event (source aws.sms-voice, in
+    EventBridge's envelope) to --events-file and/or --events-url; a sink that fails
+    is logged, never seen by the API's caller.
     """  # fmt: skip
     if ctx.invoked_subcommand is not None:
         return
+    if no_quotas and quotas_named():
+        raise click.UsageError("--no-quotas contradicts --quota / --quota-file: give one")
     from registration_fsm import EmulatedRegistrationApi, Faults, run_forever
+    from registration_fsm.emulator.events import HttpPostSink, JsonLinesSink
 
+    # The sinks' own checks, as usage errors, before anything is served.
+    if events_url is not None:
+        try:
+            HttpPostSink(events_url)
+        except InvalidArgument as err:
+            raise click.BadParameter(str(err), param_hint="--events-url") from None
+    if events_file is not None:
+        try:
+            JsonLinesSink(events_file).close()
+        except InvalidArgument as err:
+            raise click.BadParameter(str(err), param_hint="--events-file") from None
     faults = Faults(seed=seed or 0, latency=latency, throttle_rate=throttle_rate,
                     error_rate=error_rate, drop_rate=drop_rate)  # fmt: skip
-    api = EmulatedRegistrationApi(seed=seed, quotas=None if no_quotas else quotas)
-    run_forever(host, port, faults=faults, api=api)
+    api = EmulatedRegistrationApi(seed=seed, quotas=None if no_quotas else current_quotas())
+    run_forever(host, port, faults=faults, api=api, events_file=events_file, events_url=events_url)
 
 
 @emulator.command(short_help="Apply an AWS-side trigger on a served emulator.")

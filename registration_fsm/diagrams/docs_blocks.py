@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from registration_fsm.diagrams.mermaid import to_mermaid
-from registration_fsm.diagrams.table import to_markdown_table
+from registration_fsm.diagrams.table import to_markdown_table, to_quota_table
 from registration_fsm.errors import InvalidArgument
 
 GENERATORS: Mapping[str, Callable[[], str]] = {
     "lifecycle-mermaid": lambda: f"```mermaid\n{to_mermaid(show_inferred=True).rstrip()}\n```",
     "lifecycle-table": to_markdown_table,
+    "quota-table": to_quota_table,
 }
 
 _BLOCK = re.compile(

@@ -1,4 +1,4 @@
-"""The lifecycle table as Markdown, for the docs."""
+"""The lifecycle table and the quota table as Markdown, for the docs."""
 
 from __future__ import annotations
 
@@ -32,4 +32,19 @@ def to_markdown_table() -> str:
     terminal = ", ".join(sorted(LIFECYCLE.terminal))
     rows.append("")
     rows.append(f"Terminal statuses (no way out): {terminal}.")
+    return "\n".join(rows)
+
+
+def to_quota_table() -> str:
+    """AWS's default quota of each operation the library calls, from the one table."""
+    from registration_fsm.quotas import READ_ON, SOURCE, TABLE
+
+    rows = [
+        "| operation | default (requests per second) | on AWS's page |",
+        "|---|---|---|",
+    ]
+    for q in sorted(TABLE, key=lambda q: q.operation):
+        seen = "read" if q.read else "assumed (like the other registration rows)"
+        rows.append(f"| {q.operation} | {q.rps:g} | {seen} |")
+    rows += ["", f"Read on {READ_ON} from [AWS's quotas page]({SOURCE})."]
     return "\n".join(rows)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -27,6 +28,7 @@ from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LIFECYCLE, Lifecyc
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import Registration
 from registration_fsm.domain.version import Clock, read_clock
+from registration_fsm.emulator.events import EventEmitter, EventSink
 from registration_fsm.emulator.pagination import (
     Pages,
     TokenSigner,
@@ -100,8 +102,12 @@ class EmulatedRegistrationApi:
             rate, at least 1 — at AWS's 1 request per second, none saved up; AWS does
             not publish its burst).
         sleep: how the RegistrationApi methods wait for their quota (they pace
-            themselves; raw :meth:`handle` requests do not). Default: the clock's own
-            ``sleep`` if it has one (a virtual clock), else ``time.sleep``.
+            themselves; raw :meth:`handle` requests do not). Default: a clock's
+            ``advance_to`` (a virtual clock such as the testing kit's ``VirtualClock``)
+            or ``sleep`` if it has one, else ``time.sleep``.
+        event_sinks: where the EventBridge "Registration Status Change" event of every
+            status change goes (callables given the event; more with
+            :meth:`add_event_sink`); see :mod:`registration_fsm.emulator.events`.
 
     Time for the quotas is the clock's (read once per request while quotas are on),
     or ``time.monotonic`` when no clock is given: a test on a virtual clock that
@@ -124,6 +130,7 @@ class EmulatedRegistrationApi:
         quotas: QuotaSetting = FROM_ENVIRONMENT,
         burst: float | None = None,
         sleep: Callable[[float], None] | None = None,
+        event_sinks: Iterable[EventSink] = (),
     ) -> None:
         check_options(
             region=region,
@@ -158,10 +165,12 @@ class EmulatedRegistrationApi:
         if sleep is not None and not callable(sleep):
             raise InvalidArgumentType(f"sleep must be callable, got {shown(sleep)}")
         clock_sleep: Callable[[float], None] = getattr(clock, "sleep", time.sleep)
+        self._sleep_given = sleep
         self._sleep = sleep or clock_sleep
         self._instant: datetime | None = None
         #: Requests answered ThrottlingException, by operation.
         self.throttled: Counter[str] = Counter()
+        self._events = EventEmitter(account=account, region=region, seed=seed, sinks=event_sinks)
 
     # -- observation ----------------------------------------------------
 
@@ -179,6 +188,14 @@ class EmulatedRegistrationApi:
     def arn_prefix(self) -> str:
         """``arn:aws:sms-voice:<region>:<account>:registration/``."""
         return f"arn:aws:sms-voice:{self.region}:{self.account}:registration/"
+
+    def add_event_sink(self, sink: EventSink) -> Callable[[], None]:
+        """Deliver the EventBridge event of every later status change to ``sink`` too.
+
+        Returns a function that removes it. A sink that raises is logged, never
+        seen by the request's caller (see :mod:`registration_fsm.emulator.events`).
+        """
+        return self._events.add_sink(sink)
 
     def tags_for(self, registration_id: str) -> dict[str, str]:
         """The tags given to CreateRegistration (NotFoundError if unknown)."""
@@ -210,7 +227,7 @@ class EmulatedRegistrationApi:
                 wait, now = self._quota_wait(operation)
                 if not (wait and paced):
                     return self._serve(operation, handler, params, now, throttled=wait > 0)
-                self._instant = None
+                instant, self._instant = self._instant, None
             still, last = (still + 1 if now == last else 0), now
             if still > 3:  # sleeping does not move the clock: the quota can never refill
                 raise ThrottledError(
@@ -218,7 +235,17 @@ class EmulatedRegistrationApi:
                     "quota never refills (give it a clock that sleep advances, or quotas=None)",
                     operation=operation,
                 )
-            self._sleep(wait)
+            self._wait(wait, instant)
+
+    def _wait(self, seconds: float, instant: datetime | None) -> None:
+        """Wait ``seconds`` from the clock's reading ``instant`` (on a clock with
+        ``advance_to``, a virtual one, move it on to that moment instead)."""
+        advance = getattr(self._clock, "advance_to", None)
+        if self._sleep_given is None and instant is not None and callable(advance):
+            # Up to the next microsecond (datetime's grain): a wait never rounds to none.
+            advance(instant + timedelta(microseconds=math.ceil(seconds * 1e6)))
+        else:
+            self._sleep(seconds)
 
     def _quota_wait(self, operation: str) -> tuple[float, float]:
         """Seconds until ``operation`` has a token, and the quota clock's reading."""
@@ -265,6 +292,7 @@ class EmulatedRegistrationApi:
             raise
         finally:
             self._instant = None
+            self._events.flush()  # after the change, still in order (under the lock)
 
     # -- RegistrationApi ------------------------------------------------
 
@@ -426,6 +454,7 @@ class EmulatedRegistrationApi:
                 reg.fire(trigger, clock=self._now(), policy=self.policy, **details)
             finally:
                 unsubscribe()
+                self._events.flush()
             return tuple(events)
 
     # -- handlers (called under the lock, with validated params) ------------
@@ -460,6 +489,7 @@ class EmulatedRegistrationApi:
         reg = Registration.new(reg_id, self.arn_prefix + reg_id, reg_type, clock=now)
         self._seq += 1
         self._entries[reg_id] = _Entry(self._seq, reg, tags)
+        self._events.track(reg)
         result = reg.to_api()
         if tags:
             result["Tags"] = [{"Key": k, "Value": v} for k, v in tags]

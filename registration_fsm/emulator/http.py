@@ -7,6 +7,8 @@ target gives 400 UnknownOperationException, a body that is not a JSON object
 400 SerializationException, a body over :data:`MAX_BODY_BYTES` 413
 RequestEntityTooLargeException. ``X-Amz-Target: RegistrationFsmEmulator.Advance``
 drives AWS-side events (see :mod:`.wire`); control requests are never faulted.
+``events_file`` / ``events_url`` deliver the emulator's EventBridge events (see
+:mod:`.events`) to a JSON Lines file and/or an HTTP POST for as long as it serves.
 """
 
 from __future__ import annotations
@@ -19,16 +21,18 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from os import PathLike
 from types import MappingProxyType
 from typing import Any, cast
 
 import attrs
 
 from registration_fsm.emulator.api import EmulatedRegistrationApi
+from registration_fsm.emulator.events import HttpPostSink, JsonLinesSink
 from registration_fsm.emulator.validation import OPERATIONS
 from registration_fsm.emulator.wire import (
     API_PREFIX,
@@ -145,7 +149,11 @@ def _number(value: Any) -> bool:
 
 
 class EmulatorServer(ThreadingHTTPServer):
-    """A threading HTTP server bound to ``host:port`` serving ``api`` (0 picks a free port)."""
+    """A threading HTTP server bound to ``host:port`` serving ``api`` (0 picks a free port).
+
+    ``events_file`` (a path: JSON Lines, appended) and ``events_url`` (a POST per
+    event) are event sinks added to ``api`` until :meth:`server_close`.
+    """
 
     daemon_threads = True
     #: Listen backlog: the stdlib's 5 drops connections when a client opens many at once.
@@ -157,6 +165,9 @@ class EmulatorServer(ThreadingHTTPServer):
         host: str = "127.0.0.1",
         port: int = 0,
         faults: Faults | None = None,
+        *,
+        events_file: str | PathLike[str] | None = None,
+        events_url: str | None = None,
     ) -> None:
         if api is not None and not isinstance(api, EmulatedRegistrationApi):
             raise InvalidArgument(f"api must be an EmulatedRegistrationApi, got {api!r}")
@@ -166,10 +177,30 @@ class EmulatorServer(ThreadingHTTPServer):
             raise InvalidArgument(f"port must be 0..65535, got {port!r}")
         if not isinstance(host, str) or not host:
             raise InvalidArgument(f"host must be a host name or address, got {host!r}")
+        post = None if events_url is None else HttpPostSink(events_url)
         self.api = EmulatedRegistrationApi() if api is None else api
         self.faults = faults
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        super().__init__((host, port), _Handler)
+        self._file_sink = None if events_file is None else JsonLinesSink(events_file)
+        self._remove_sinks: list[Callable[[], None]] = []
+        try:  # (a failed bind calls server_close too)
+            super().__init__((host, port), _Handler)
+        except BaseException:
+            if self._file_sink is not None:
+                self._file_sink.close()
+            raise
+        self._remove_sinks = [
+            self.api.add_event_sink(sink) for sink in (self._file_sink, post) if sink is not None
+        ]
+
+    def server_close(self) -> None:
+        """Close the socket; stop delivering events to ``events_file`` / ``events_url``."""
+        super().server_close()
+        for remove in self._remove_sinks:
+            remove()
+        self._remove_sinks = []
+        if self._file_sink is not None:
+            self._file_sink.close()
 
     @property
     def url(self) -> str:
@@ -310,12 +341,16 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 0,
     faults: Faults | None = None,
+    *,
+    events_file: str | PathLike[str] | None = None,
+    events_url: str | None = None,
 ) -> Iterator[str]:
     """Serve ``api`` (a new emulator if None) in a background thread; yield its URL.
 
     Port 0 picks a free port. The server stops and its port is released on exit.
+    ``events_file`` / ``events_url``: see :class:`EmulatorServer`.
     """
-    server = EmulatorServer(api, host, port, faults)
+    server = EmulatorServer(api, host, port, faults, events_file=events_file, events_url=events_url)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},
@@ -336,9 +371,15 @@ def run_forever(
     port: int = 0,
     faults: Faults | None = None,
     api: EmulatedRegistrationApi | None = None,
+    *,
+    events_file: str | PathLike[str] | None = None,
+    events_url: str | None = None,
 ) -> None:
-    """Serve in the foreground until interrupted (Ctrl-C); prints the endpoint URL first."""
-    server = EmulatorServer(api, host, port, faults)
+    """Serve in the foreground until interrupted (Ctrl-C); prints the endpoint URL first.
+
+    ``events_file`` / ``events_url``: see :class:`EmulatorServer`.
+    """
+    server = EmulatorServer(api, host, port, faults, events_file=events_file, events_url=events_url)
     print(server.url, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

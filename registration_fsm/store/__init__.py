@@ -1,15 +1,17 @@
-"""Local storage of registrations, their event log and sync summaries.
+"""Local storage of registrations, their event log, sync summaries and sync checkpoints.
 
-:class:`Store` is the port; :class:`MemoryStore` and :class:`SQLiteStore`
-implement it.
+:class:`Store` is the port, :class:`ResumableStore` the port with checkpoints;
+:class:`MemoryStore` and :class:`SQLiteStore` implement both.
 """
 
 from registration_fsm.store.base import (
     UNCHECKED,
     ExpectedRevision,
+    ResumableStore,
     Store,
     StoredEvent,
     StoredRegistration,
+    SyncCheckpoint,
     Unchecked,
 )
 from registration_fsm.store.memory import MemoryStore
@@ -19,9 +21,11 @@ __all__ = [
     "UNCHECKED",
     "ExpectedRevision",
     "MemoryStore",
+    "ResumableStore",
     "SQLiteStore",
     "Store",
     "StoredEvent",
     "StoredRegistration",
+    "SyncCheckpoint",
     "Unchecked",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Protocol, Self, runtime_checkable
 
@@ -54,6 +55,22 @@ class StoredEvent:
     event: TransitionEvent
 
 
+@attrs.frozen
+class SyncCheckpoint:
+    """Where a sync of one scope stands (see :class:`ResumableStore`).
+
+    ``scope`` names the sync (``"full"``, say); ``started`` is when its first run
+    began (UTC); ``resumed`` is True when an earlier run of the scope left it (it
+    was interrupted, or ended with failures); ``done`` holds the registrations
+    pulled — saved with an API summary — since the scope began, by any writer.
+    """
+
+    scope: str
+    started: datetime
+    resumed: bool
+    done: frozenset[str]
+
+
 @runtime_checkable
 class Store(Protocol):
     """Keeps registrations, an append-only event log and sync summaries.
@@ -82,8 +99,10 @@ class Store(Protocol):
     ) -> int:
         """Write the registration (all versions), its summary and new events atomically.
 
-        ``summary`` replaces the stored one (None clears it, so a registration
-        changed locally is pulled again rather than skipped). With
+        ``summary`` replaces the stored one (None clears it: a registration changed
+        locally is then pulled again, unless the API's summary is exactly what the
+        registration itself says). A save with a summary is a pull: it counts for
+        the sync checkpoints of a :class:`ResumableStore`. With
         ``expected_revision`` an int, the stored revision must equal it; with
         None, the registration must not be stored yet. Otherwise raises
         :class:`StaleWrite` and writes nothing. Returns the new revision.
@@ -130,6 +149,30 @@ class Store(Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
+class ResumableStore(Store, Protocol):
+    """A :class:`Store` that keeps sync checkpoints, so an interrupted sync resumes.
+
+    Every save is numbered, in commit order, in the save's own transaction; a
+    checkpoint is a scope and the last save number when the scope began. The
+    registrations saved *with a summary* after that number are the ones the scope's
+    runs (or another puller) have pulled since: :attr:`SyncCheckpoint.done`. So a
+    registration counts as done exactly when its save committed, and a save that
+    was killed half-way counts for nothing.
+
+    Both stores of this package are resumable. A store written against the plain
+    :class:`Store` still syncs; its syncs just start afresh each time.
+    """
+
+    def begin_sync(self, scope: str) -> SyncCheckpoint:
+        """The checkpoint ``scope``'s last run left (``resumed``), or a new one begun now."""
+        ...
+
+    def end_sync(self, scope: str) -> None:
+        """Forget ``scope``'s checkpoint (its sync completed); nothing if there is none."""
+        ...
+
+
 class ClosesOnExit:
     """``with store:`` closes the store on the way out."""
 
@@ -165,6 +208,15 @@ def check_revision(registration_id: str, expected: ExpectedRevision, found: int 
     """Raise :class:`StaleWrite` unless ``found`` is what ``expected`` asks for."""
     if expected is not UNCHECKED and expected != found:
         raise StaleWrite(registration_id, expected, found)
+
+
+def check_scope(scope: str) -> str:
+    """``scope`` if it can name a sync's checkpoint (1..200 printable characters)."""
+    if not isinstance(scope, str):
+        raise InvalidArgumentType(f"a sync scope must be a string, got {type(scope).__name__}")
+    if not 1 <= len(scope) <= 200 or not scope.isprintable():
+        raise InvalidArgument(f"a sync scope must be 1..200 printable characters, got {scope!r}")
+    return scope
 
 
 def check_after(after: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -19,9 +20,11 @@ from registration_fsm.store.base import (
     ExpectedRevision,
     StoredEvent,
     StoredRegistration,
+    SyncCheckpoint,
     check_after,
     check_expected,
     check_revision,
+    check_scope,
 )
 from registration_fsm.store.chain import GENESIS, AuditHead, AuditRecord
 
@@ -32,10 +35,12 @@ class _Row:
     info: str
     versions: tuple[str, ...]
     summary: str | None
+    #: The store-wide number of the save that wrote this row (see ResumableStore).
+    saved: int
 
 
 class MemoryStore(ClosesOnExit):
-    """The :class:`~registration_fsm.store.Store` port in memory; thread-safe.
+    """The :class:`~registration_fsm.store.ResumableStore` port in memory; thread-safe.
 
     Keeps the same encoded JSON as :class:`SQLiteStore`, so what one refuses or
     returns the other does too, and nothing read or written is shared.
@@ -47,6 +52,9 @@ class MemoryStore(ClosesOnExit):
         # (seq, registration id, JSON, previous hash, hash): the audit chain
         self._events: list[tuple[int, str, str, str, str]] = []
         self._head = AuditHead(0, GENESIS)
+        self._saves = 0
+        # scope -> (the last save number when it began, when it began)
+        self._checkpoints: dict[str, tuple[int, datetime]] = {}
         self._closed = False
 
     def get(self, registration_id: str) -> StoredRegistration | None:
@@ -75,14 +83,42 @@ class MemoryStore(ClosesOnExit):
             old = self._rows.get(enc.registration_id)
             check_revision(enc.registration_id, expected, None if old is None else old.revision)
             revision = 1 if old is None else old.revision + 1
+            self._saves += 1
             self._rows[enc.registration_id] = _Row(
-                revision, enc.info, tuple(text for _n, text in enc.versions), enc.summary
+                revision,
+                enc.info,
+                tuple(text for _n, text in enc.versions),
+                enc.summary,
+                self._saves,
             )
             if enc.events:
                 records = codec.chain(enc.registration_id, enc.events, *attrs.astuple(self._head))
                 self._events.extend(records)
                 self._head = AuditHead(records[-1][0], records[-1][4])
         return revision
+
+    def begin_sync(self, scope: str) -> SyncCheckpoint:
+        """The checkpoint ``scope``'s last run left, or a new one begun now (see
+        :class:`~registration_fsm.store.ResumableStore`)."""
+        check_scope(scope)
+        with self._lock:
+            self._check_open()
+            found = self._checkpoints.get(scope)
+            if found is None:
+                self._checkpoints[scope] = (self._saves, datetime.now(UTC))
+                return SyncCheckpoint(scope, self._checkpoints[scope][1], False, frozenset())
+            after, started = found
+            done = frozenset(
+                i for i, r in self._rows.items() if r.saved > after and r.summary is not None
+            )
+            return SyncCheckpoint(scope, started, True, done)
+
+    def end_sync(self, scope: str) -> None:
+        """Forget ``scope``'s checkpoint; nothing if there is none."""
+        check_scope(scope)
+        with self._lock:
+            self._check_open()
+            self._checkpoints.pop(scope, None)
 
     def audit_records(self) -> Iterator[AuditRecord]:
         """The audit trail, in sequence order (see :mod:`registration_fsm.audit`)."""
@@ -146,6 +182,7 @@ class MemoryStore(ClosesOnExit):
             self._closed = True
             self._rows.clear()
             self._events.clear()
+            self._checkpoints.clear()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from registration_fsm.domain.events import TransitionEvent
@@ -20,19 +21,22 @@ from registration_fsm.store.base import (
     ExpectedRevision,
     StoredEvent,
     StoredRegistration,
+    SyncCheckpoint,
     check_after,
     check_expected,
     check_revision,
+    check_scope,
 )
 from registration_fsm.store.chain import GENESIS, AuditHead, AuditRecord
 
-#: ``PRAGMA user_version`` of the schema below.
-SCHEMA_VERSION = 2
+#: ``PRAGMA user_version`` of the schema this library writes.
+SCHEMA_VERSION = 3
 #: ``PRAGMA application_id``: "RFSM", marks a file as a registration store.
 APPLICATION_ID = int.from_bytes(b"RFSM", "big")
 _PAGE = 500
 
-_SCHEMA = """
+#: Version 2 (0.2): what a new file starts from, before the upgrades below.
+_SCHEMA_V2 = """
 CREATE TABLE registrations (
     id TEXT PRIMARY KEY NOT NULL,
     revision INTEGER NOT NULL CHECK (revision >= 1),
@@ -60,9 +64,25 @@ CREATE TABLE audit_head (
 CREATE INDEX events_by_registration ON events (registration_id, seq);
 """
 
+#: Each version's upgrade to the next. A new file is version 2 upgraded, so an
+#: upgraded file and a new one have the same schema.
+_UPGRADES: dict[int, str] = {
+    # 3: sync checkpoints. ``saved`` numbers every save in commit order (0: saved
+    # before version 3); a checkpoint is a scope and the last number when it began.
+    2: """
+ALTER TABLE registrations ADD COLUMN saved INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX registrations_by_save ON registrations (saved);
+CREATE TABLE sync_checkpoints (
+    scope TEXT PRIMARY KEY NOT NULL,
+    after_save INTEGER NOT NULL,
+    started TEXT NOT NULL
+) WITHOUT ROWID;
+""",
+}
+
 
 class SQLiteStore(ClosesOnExit):
-    """The :class:`~registration_fsm.store.Store` port in an SQLite file.
+    """The :class:`~registration_fsm.store.ResumableStore` port in an SQLite file.
 
     WAL journal, so readers never wait for the writer; ``synchronous=FULL``, so
     a save that returned survives a power cut (saves are few, and a lost one
@@ -70,6 +90,9 @@ class SQLiteStore(ClosesOnExit):
     ``BEGIN IMMEDIATE`` transaction; the revision check runs inside it, so it
     holds across processes. One connection serves all threads behind a lock;
     other processes wait up to ``timeout`` seconds for the write lock.
+
+    A file of an earlier schema (version 2, registration-fsm 0.2) is upgraded in
+    place on open, in one transaction; one of a newer schema is refused.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
@@ -138,15 +161,20 @@ class SQLiteStore(ClosesOnExit):
             old = None if found is None else _revision(found[0], where)
             check_revision(reg_id, expected, old)
             revision = 1 if old is None else old + 1
+            (saved,) = conn.execute(
+                "SELECT coalesce(max(saved), 0) + 1 FROM registrations"
+            ).fetchone()
             if old is None:
                 conn.execute(
-                    "INSERT INTO registrations (id, revision, info, summary) VALUES (?, ?, ?, ?)",
-                    (reg_id, revision, enc.info, enc.summary),
+                    "INSERT INTO registrations (id, revision, info, summary, saved) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (reg_id, revision, enc.info, enc.summary, saved),
                 )
             else:
                 conn.execute(
-                    "UPDATE registrations SET revision = ?, info = ?, summary = ? WHERE id = ?",
-                    (revision, enc.info, enc.summary, reg_id),
+                    "UPDATE registrations SET revision = ?, info = ?, summary = ?, saved = ? "
+                    "WHERE id = ?",
+                    (revision, enc.info, enc.summary, saved, reg_id),
                 )
             conn.execute("DELETE FROM versions WHERE registration_id = ?", (reg_id,))
             conn.executemany(
@@ -166,6 +194,36 @@ class SQLiteStore(ClosesOnExit):
                     (records[-1][0], records[-1][4]),
                 )
         return revision
+
+    def begin_sync(self, scope: str) -> SyncCheckpoint:
+        """The checkpoint ``scope``'s last run left, or a new one begun now (see
+        :class:`~registration_fsm.store.ResumableStore`)."""
+        check_scope(scope)
+        with self._transaction("IMMEDIATE", f"begin sync {scope!r}") as conn:
+            row = conn.execute(
+                "SELECT after_save, started FROM sync_checkpoints WHERE scope = ?", (scope,)
+            ).fetchone()
+            if row is None:
+                (after,) = conn.execute(
+                    "SELECT coalesce(max(saved), 0) FROM registrations"
+                ).fetchone()
+                started = datetime.now(UTC)
+                conn.execute(
+                    "INSERT INTO sync_checkpoints (scope, after_save, started) VALUES (?, ?, ?)",
+                    (scope, after, started.isoformat()),
+                )
+                return SyncCheckpoint(scope, started, False, frozenset())
+            after, text = row
+            done = conn.execute(
+                "SELECT id FROM registrations WHERE saved > ? AND summary IS NOT NULL", (after,)
+            ).fetchall()
+        return SyncCheckpoint(scope, _started(text, scope), True, frozenset(i for (i,) in done))
+
+    def end_sync(self, scope: str) -> None:
+        """Forget ``scope``'s checkpoint; nothing if there is none."""
+        check_scope(scope)
+        with self._transaction("IMMEDIATE", f"end sync {scope!r}") as conn:
+            conn.execute("DELETE FROM sync_checkpoints WHERE scope = ?", (scope,))
 
     def audit_records(self) -> Iterator[AuditRecord]:
         """The audit trail as stored, in sequence order, undecoded (for verification)."""
@@ -287,23 +345,26 @@ class SQLiteStore(ClosesOnExit):
 
 
 def _prepare(conn: sqlite3.Connection, path: str) -> None:
-    """Set the pragmas; create the schema in a new file, check it in an existing one."""
+    """Set the pragmas; create the schema in a new file, upgrade an older one, in one
+    transaction (a failed upgrade leaves the file as it was)."""
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
-    if _schema_ok(conn, path):
+    if _version(conn, path) == SCHEMA_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if not _schema_ok(conn, path):  # another process may have just created it
+        version = _version(conn, path)  # again: another process may have just done it
+        if version == 0:
             if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 raise StoreError(f"{path}: not a registration store (it has other tables)")
-            # executescript() would commit first; run the statements one by one.
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            _run(conn, _SCHEMA_V2)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            version = 2
+        while version < SCHEMA_VERSION:
+            _run(conn, _UPGRADES[version])
+            version += 1
+        conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -311,18 +372,42 @@ def _prepare(conn: sqlite3.Connection, path: str) -> None:
         raise
 
 
-def _schema_ok(conn: sqlite3.Connection, path: str) -> bool:
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would commit first; run the statements one by one.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _version(conn: sqlite3.Connection, path: str) -> int:
+    """The file's schema version (0: a new, empty file); :class:`StoreError` if this
+    library cannot use it."""
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     (app_id,) = conn.execute("PRAGMA application_id").fetchone()
     if version == 0 and app_id == 0:
-        return False
+        return 0
     if app_id != APPLICATION_ID:
         raise StoreError(f"{path}: not a registration store (application_id {app_id})")
-    if version != SCHEMA_VERSION:
+    if version > SCHEMA_VERSION:
         raise StoreError(
-            f"{path}: schema version {version}; this library reads version {SCHEMA_VERSION}"
+            f"{path}: schema version {version} is newer than this library's "
+            f"({SCHEMA_VERSION}); open it with a newer registration-fsm"
         )
-    return True
+    if version not in _UPGRADES and version != SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: schema version {version} cannot be upgraded in place "
+            f"(this library upgrades version {min(_UPGRADES)} and later)"
+        )
+    return int(version)
+
+
+def _started(text: object, scope: str) -> datetime:
+    try:
+        if isinstance(text, str):
+            return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    raise StoreError(f"sync checkpoint {scope!r}: stored start {text!r} is not a time")
 
 
 def _revision(value: object, where: str) -> int:

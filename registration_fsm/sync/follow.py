@@ -30,9 +30,8 @@ from registration_fsm.errors import (
     InvalidRegistrationId,
     shown,
 )
+from registration_fsm.ports import EVENT_SOURCE
 
-#: The EventBridge source of End User Messaging SMS events.
-EVENT_SOURCE = "aws.sms-voice"
 _ID_KEYS = ("registrationId", "RegistrationId", "registration_id", "registration-id")
 
 

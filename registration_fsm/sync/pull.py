@@ -5,14 +5,29 @@ versions of each registration whose summary changed (DescribeRegistrationVersion
 several at once), and records each registration in its own unit of work:
 :meth:`Puller.record` diffs the stored state against the API's (reconcile) and
 saves both in one store transaction.
+
+Requests are what a sync costs against AWS's quotas (1 request per second for
+these operations by default), so it makes only those that can show a change:
+
+- one DescribeRegistrations page per 100 registrations (5 ids a request for a
+  sync of given ids), which every sync needs to see what changed;
+- one DescribeRegistrationVersions per registration whose summary changed, whose
+  summary cannot show its next change (:func:`summary_blind`), or that a full
+  sync has not pulled yet — nothing for one whose stored state already is what
+  the summary says, even when a command (not a sync) saved it;
+- a full sync that was interrupted resumes: what it saved is not described again
+  (see :meth:`Puller.sync` for the rule).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -38,16 +53,26 @@ from registration_fsm.errors import (
     StaleWrite,
     shown,
 )
+from registration_fsm.pacing import Pacer
 from registration_fsm.ports import RegistrationApi
-from registration_fsm.store.base import Store
+from registration_fsm.store.base import ResumableStore, Store, StoredRegistration
 from registration_fsm.store.memory import MemoryStore
 from registration_fsm.sync.reconcile import Difference, registration_difference
-from registration_fsm.sync.report import SyncReport
+from registration_fsm.sync.report import Interruption, SyncReport
 from registration_fsm.sync.unit_of_work import UnitOfWork
 
 _log = logging.getLogger(__name__)
 
+#: ``progress(done, total)``: registrations handled so far, of those the sync looks at.
 Progress = Callable[[int, int], None]
+
+#: The operation that pulls one registration's versions (one request each, up to
+#: ``page_size`` versions).
+DESCRIBE_VERSIONS = "DescribeRegistrationVersions"
+#: Seconds' worth of DescribeRegistrationVersions (at the rate the API is paced at)
+#: a sync keeps in flight at most: enough to hide each request's latency, and all a
+#: Ctrl-C waits for.
+IN_FLIGHT_SECONDS = 2.0
 
 
 @attrs.frozen
@@ -118,6 +143,9 @@ class Puller:
         self.concurrency = concurrency
         self.page_size = page_size
         self.clock = clock
+        #: What the last sync stopped by a KeyboardInterrupt (Ctrl-C) had saved and
+        #: had left, for the one line a program prints then (None: none was stopped).
+        self.last_interruption: Interruption | None = None
         self._subscribers: list[Subscriber] = []
 
     # -- reading --------------------------------------------------------
@@ -157,6 +185,7 @@ class Puller:
         full: bool = False,
         *,
         progress: Progress | None = None,
+        resume: bool = True,
     ) -> SyncReport:
         """Pull registrations (all, or ``registration_ids``) and reconcile them.
 
@@ -166,58 +195,142 @@ class Puller:
         REQUIRES_OFFLINE_REVIEW; see :func:`summary_blind`). Ids the API does not
         know are reported in ``not_found`` (tracked ones it no longer lists in
         ``deleted``). ``progress(done, total)`` is called as registrations are handled.
+
+        **Resuming.** Each registration's save is one store transaction, so an
+        interrupted sync (killed, Ctrl-C, a crash) loses at most the registrations in
+        flight. An *incremental* sync needs nothing more: what the interrupted one
+        saved has a current summary, so the next one skips it. A *full* sync keeps
+        a checkpoint in the store (when the store is a
+        :class:`~registration_fsm.store.ResumableStore`, as both of this package's
+        are), its scope being the full sync of everything, or of exactly this set of
+        ids (``sync([a, b], full=True)`` and ``sync([b, a], full=True)`` share one;
+        ``sync([a], full=True)`` has its own). The checkpoint is begun by the scope's
+        first run and ended by the first one that completes with nothing failed; a
+        run that ends with failures keeps it, so the next retries just those.
+
+        A run of a scope whose checkpoint exists does not describe a registration
+        again when all of these hold: it was pulled (saved with its summary, by
+        this scope's runs or by any other sync) since the checkpoint began; its
+        summary now is the one saved; and that summary can show its next change (it
+        is not :func:`summary_blind`). So resuming never hides a change the API
+        shows: a registration that changed since it was saved is described again,
+        and so is one whose change the summary could not show. Those not described
+        are reported in ``resumed``. ``resume=False`` begins the scope afresh.
+
+        A ``KeyboardInterrupt`` (Ctrl-C) during the sync lets the requests in flight
+        finish and their registrations be saved, keeps what was done and what was
+        left in :attr:`last_interruption`, and raises it again.
         """
         ids = None if registration_ids is None else _id_list(registration_ids)
-        return self._sync(ids, full, progress, parallel=True)
+        if not isinstance(resume, bool):
+            raise InvalidArgumentType(f"resume must be True or False, got {shown(resume)}")
+        scope = sync_scope(ids) if full and isinstance(self.store, ResumableStore) else None
+        return self._sync(ids, full, progress, parallel=True, scope=scope, restart=not resume)
+
+    def requests_for(self, registrations: int) -> dict[str, int]:
+        """The requests pulling ``registrations`` more registrations makes, by operation:
+        one DescribeRegistrationVersions each (a registration with more than
+        ``page_size`` versions takes more pages). With a pacer's
+        :meth:`~registration_fsm.pacing.Pacer.seconds_for`, how long the rest of a
+        sync takes."""
+        return {DESCRIBE_VERSIONS: registrations} if registrations > 0 else {}
 
     def _sync(
-        self, ids: list[str] | None, full: bool, progress: Progress | None, *, parallel: bool
+        self,
+        ids: list[str] | None,
+        full: bool,
+        progress: Progress | None,
+        *,
+        parallel: bool,
+        scope: str | None = None,
+        restart: bool = False,
     ) -> SyncReport:
         """:meth:`sync`; ``parallel=False`` pulls in the calling thread, which must be
-        used while holding a registration's lock (a pool thread would wait for it)."""
+        used while holding a registration's lock (a pool thread would wait for it).
+        ``scope``: the checkpoint to resume from and keep (None: none)."""
         before = dict(self.api.calls)
-        report = SyncReport()
-        summaries, gone = self._summaries(ids)
-        for registration_id in gone:
-            if self.store.get(registration_id) is None:
-                report.not_found.append(registration_id)
-            else:
-                self._mark_deleted(registration_id, report)
-        todo: list[dict[str, Any]] = []
-        for summary in summaries:
-            stored = self.store.get(summary["RegistrationId"])
-            if (
-                not full
-                and stored is not None
-                and stored.summary == summary
-                and not _summary_blind(stored.registration)
-            ):
-                report.unchanged.append(summary["RegistrationId"])
-            else:
-                todo.append(summary)
-        done, total = len(report.unchanged), len(report.unchanged) + len(todo)
-        if progress is not None:
-            progress(done, total)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            outcomes: Iterator[Difference | Exception] = (
-                pool.map(self._pull_one, todo)
-                if parallel and len(todo) > 1
-                else map(self._pull_one, todo)
-            )
-            for summary, outcome in zip(todo, outcomes, strict=True):
-                registration_id = summary["RegistrationId"]
-                done += 1
-                if isinstance(outcome, Exception):
-                    report.failed[registration_id] = f"{type(outcome).__name__}: {outcome}"
+        tally = _Tally(SyncReport(), progress)
+        report = tally.report
+        try:
+            done: frozenset[str] = frozenset()
+            if scope is not None and isinstance(self.store, ResumableStore):
+                if restart:
+                    self.store.end_sync(scope)
+                done = self.store.begin_sync(scope).done
+            summaries, gone = self._summaries(ids)
+            for registration_id in gone:
+                if self.store.get(registration_id) is None:
+                    report.not_found.append(registration_id)
                 else:
-                    report.changed.append(registration_id)
-                    report.events.extend(outcome.events)
-                    report.anomalies.extend(outcome.anomalies)
-                if progress is not None:
-                    progress(done, total)
-        report.api_calls = _delta(before, self.api.calls)
+                    self._mark_deleted(registration_id, report)
+            todo: list[dict[str, Any]] = []
+            for summary in summaries:
+                registration_id = summary["RegistrationId"]
+                if not _current(self.store.get(registration_id), summary):
+                    todo.append(summary)
+                elif not full:
+                    report.unchanged.append(registration_id)
+                elif registration_id in done:
+                    report.resumed.append(registration_id)
+                else:
+                    todo.append(summary)
+            tally.start(len(report.unchanged) + len(report.resumed), len(todo))
+            if parallel and len(todo) > 1:
+                self._pull_in_pool(todo, tally)
+            else:
+                for summary in todo:
+                    tally.add(summary, self._pull_one(summary))
+            report.api_calls = _delta(before, self.api.calls)
+            if scope is not None and not report.failed and isinstance(self.store, ResumableStore):
+                self.store.end_sync(scope)  # interrupted here: the next run resumes all
+        except KeyboardInterrupt:
+            report.api_calls = _delta(before, self.api.calls)
+            self.last_interruption = Interruption(report, tally.left)
+            # Saved: subscribers hear of them all the same (a subscriber's error is
+            # logged by deliver; the interruption is the news).
+            with contextlib.suppress(Exception):
+                self._publish(report.events)
+            raise
         self._publish(report.events)
         return report
+
+    def workers(self) -> int:
+        """Pulls a sync runs at once: ``concurrency``, but when the API paces its requests
+        (:attr:`Boto3RegistrationApi.pacer <registration_fsm.Boto3RegistrationApi.pacer>`),
+        no more than :data:`IN_FLIGHT_SECONDS` worth of DescribeRegistrationVersions
+        at its rate: more would only wait for the pacer's slots (at AWS's default
+        1 request per second, two are in flight), and a Ctrl-C waits for those in flight.
+        """
+        pacer = getattr(self.api, "pacer", None)
+        rate = pacer.rate(DESCRIBE_VERSIONS) if isinstance(pacer, Pacer) else math.inf
+        if not math.isfinite(rate):
+            return self.concurrency
+        return max(1, min(self.concurrency, math.ceil(rate * IN_FLIGHT_SECONDS)))
+
+    def _pull_in_pool(self, todo: list[dict[str, Any]], tally: _Tally) -> None:
+        """Pull ``todo`` with up to :meth:`workers` at once, tallied in order.
+
+        On a KeyboardInterrupt (or any error) the pulls not begun are cancelled and
+        those in flight finish (each saves, or fails, whole) before it propagates.
+        """
+        pool = ThreadPoolExecutor(max_workers=self.workers())
+        futures: list[Future[Difference | Exception]] = [
+            pool.submit(self._pull_one, summary) for summary in todo
+        ]
+        counted = 0
+        try:
+            for summary, future in zip(todo, futures, strict=True):
+                outcome = future.result()
+                counted += 1  # before add: its progress call may be where Ctrl-C lands
+                tally.add(summary, outcome)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for summary, future in zip(todo[counted:], futures[counted:], strict=True):
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    tally.add(summary, future.result(), report_progress=False)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _summaries(self, ids: list[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
         """Summaries to consider, and ids the API does not have (tracked ones included)."""
@@ -309,6 +422,66 @@ class Puller:
                     report.events.append(event)
 
 
+class _Tally:
+    """A sync's report as its pulls come in, and the progress it reports."""
+
+    def __init__(self, report: SyncReport, progress: Progress | None) -> None:
+        self.report = report
+        self.progress = progress
+        self.done = 0
+        #: Registrations to look at (None until they are listed).
+        self.total: int | None = None
+
+    @property
+    def left(self) -> int | None:
+        """Registrations still to pull (None: not listed yet)."""
+        return None if self.total is None else self.total - self.done
+
+    def start(self, skipped: int, todo: int) -> None:
+        self.done, self.total = skipped, skipped + todo
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    def add(
+        self,
+        summary: Mapping[str, Any],
+        outcome: Difference | Exception,
+        *,
+        report_progress: bool = True,
+    ) -> None:
+        registration_id = summary["RegistrationId"]
+        self.done += 1
+        if isinstance(outcome, Exception):
+            self.report.failed[registration_id] = f"{type(outcome).__name__}: {outcome}"
+        else:
+            self.report.changed.append(registration_id)
+            self.report.events.extend(outcome.events)
+            self.report.anomalies.extend(outcome.anomalies)
+        if report_progress and self.progress is not None and self.total is not None:
+            self.progress(self.done, self.total)
+
+
+def sync_scope(registration_ids: Sequence[str] | None) -> str:
+    """The checkpoint scope of a full sync: ``"full"`` for every registration, else
+    one per set of ids (order and repeats aside)."""
+    if registration_ids is None:
+        return "full"
+    unique = sorted(set(registration_ids))
+    digest = hashlib.sha256("\n".join(unique).encode()).hexdigest()[:32]
+    return f"full of {len(unique)} ids {digest}"
+
+
+def _current(stored: StoredRegistration | None, summary: Mapping[str, Any]) -> bool:
+    """Whether the stored registration is what the API's ``summary`` says, as far as a
+    summary can tell: the summary saved with it is this one, or (saved by a command,
+    without a summary) its own summary is; and its next change would show in it."""
+    if stored is None or _summary_blind(stored.registration):
+        return False
+    if stored.summary is not None:
+        return stored.summary == summary
+    return stored.registration.to_api() == summary
+
+
 def _not_before(clock: Clock | None, registration: Registration) -> Clock:
     """``clock``'s time, or the registration's latest if the clock is behind it."""
     at = max(read_clock(clock), registration.latest_time)
@@ -359,4 +532,12 @@ def _delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int
     return {k: v for k, v in sorted(out.items()) if v}
 
 
-__all__ = ["Attribution", "Progress", "Puller", "summary_blind"]
+__all__ = [
+    "DESCRIBE_VERSIONS",
+    "IN_FLIGHT_SECONDS",
+    "Attribution",
+    "Progress",
+    "Puller",
+    "summary_blind",
+    "sync_scope",
+]

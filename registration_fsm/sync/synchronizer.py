@@ -92,7 +92,9 @@ class Synchronizer(Commands):
         A RegistrationStatus matches the registration's status, a VersionStatus the
         current version's, a plain string either. Polls start at ``poll`` seconds and
         grow by ``backoff`` up to ``max_poll``, each varied by ±``jitter``. Every poll
-        is a full sync of that registration, so its events are applied and saved.
+        is a sync of that registration, so its events are applied and saved: one
+        DescribeRegistrations, and DescribeRegistrationVersions only when the summary
+        changed or cannot show the change awaited (a REVIEWING version's, say).
 
         Raises at once :class:`NotFoundError` when the API does not know the id and
         :class:`StatusUnreachable` when the current version can no longer reach any
@@ -110,7 +112,9 @@ class Synchronizer(Commands):
         start, delay = clock(), float(poll)
         last: Registration | None = None
         while True:
-            report = self.sync([reg_id], full=True)  # a failed pull keeps the last state
+            # Incremental: a poll of an unchanged registration costs one request, not
+            # two. A failed pull keeps the last state.
+            report = self._sync([reg_id], False, None, parallel=False)
             if report.not_found:
                 raise NotFoundError(f"registration {reg_id} does not exist", resource_id=reg_id)
             if self.store.get(reg_id) is not None:
@@ -140,5 +144,7 @@ class Synchronizer(Commands):
 
         The id comes from ``resources`` (a registration ARN) or ``detail``. An event
         naming no registration raises :class:`InvalidEvent` — never a full sync.
+        Described whatever its summary says (the event says it changed), and with no
+        checkpoint: each event reads the API afresh.
         """
-        return self.sync([registration_id_of(event)], full=True)
+        return self._sync([registration_id_of(event)], True, None, parallel=False)

@@ -6,6 +6,7 @@
   with lifecycle coverage (:class:`CoverageReport`, over the lifecycle's own edges).
 - :mod:`registration_fsm.testing.strategies`: hypothesis strategies (registered for
   ``st.from_type`` through hypothesis's entry point when hypothesis is imported).
+- :class:`VirtualClock`: time that passes only when something waits (quota-bound tests).
 - :mod:`registration_fsm.testing.pytest_plugin`: fixtures (loaded by pytest
   through the ``pytest11`` entry point).
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from registration_fsm.testing._hypothesis import setup as register_strategies
+    from registration_fsm.testing.clock import VirtualClock
     from registration_fsm.testing.conformance import (
         SCENARIOS,
         ConformanceReport,
@@ -53,6 +55,7 @@ _HOMES: dict[str, str] = {
         ["LifecycleTestCase", "MachineClock", "RegistrationLifecycleMachine"], "machine"
     ),
     "register_strategies": "_hypothesis",
+    "VirtualClock": "clock",
 }
 
 #: Modules that need hypothesis (the ``testing`` extra).
@@ -69,6 +72,7 @@ __all__ = [
     "LifecycleTestCase",
     "MachineClock",
     "RegistrationLifecycleMachine",
+    "VirtualClock",
     "check_adapter_conformance",
     "register_strategies",
 ]

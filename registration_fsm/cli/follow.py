@@ -1,0 +1,137 @@
+"""``registration-fsm follow``: keep the store current from EventBridge events, no polling."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import click
+
+from registration_fsm.cli.aws import api_options, make_synchronizer
+from registration_fsm.cli.output import to_json
+
+if TYPE_CHECKING:
+    from registration_fsm.sync.events import EventSource, FollowerStats
+
+#: Exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
+INTERRUPTED = 130
+
+
+@click.command(short_help="Keep the store current from status-change events.")
+@api_options
+@click.option("--events", "events", type=click.File("r", encoding="utf-8"), default=None,
+              metavar="FILE|-",
+              help="JSON Lines of EventBridge events (e.g. the emulator's --events-file); "
+                   "- reads stdin.")  # fmt: skip
+@click.option("--sqs-queue-url", default=None, metavar="URL",
+              help="Long-poll this SQS queue (an EventBridge rule's target).")  # fmt: skip
+@click.option("--sqs-endpoint-url", default=None, metavar="URL",
+              help="Talk to this SQS endpoint (moto's server, say) instead of AWS.")  # fmt: skip
+@click.option("--dead-letter-queue-url", default=None, metavar="URL",
+              help="Where poison goes (default: the queue's redrive target).")  # fmt: skip
+@click.option("--dead-letter-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --events: append poison lines here (JSON).")  # fmt: skip
+@click.option("--max-messages", type=click.IntRange(min=1), default=None,
+              help="Stop once this many messages were handled or moved aside.")  # fmt: skip
+@click.option("--once", is_flag=True, help="Take one batch (one SQS long poll), then stop.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Deliveries of a failing message before it is moved aside.")  # fmt: skip
+@click.option("--wait-seconds", type=click.IntRange(0, 20), default=20, show_default=True,
+              help="SQS long poll per ReceiveMessage.")  # fmt: skip
+@click.option("--visibility-timeout", type=click.IntRange(0, 43200), default=None,
+              help="Seconds a received message stays hidden (default: the queue's).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON at the end.")
+def follow(
+    endpoint_url: str | None, region: str | None, profile: str | None,
+    connect_timeout: float, read_timeout: float, store_path: Path,
+    events: IO[str] | None, sqs_queue_url: str | None, sqs_endpoint_url: str | None,
+    dead_letter_queue_url: str | None, dead_letter_file: Path | None,
+    max_messages: int | None, once: bool, max_attempts: int, wait_seconds: int,
+    visibility_timeout: int | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Keep the store current from "Registration Status Change" events.
+
+    Each event re-syncs just the registration it names (DescribeRegistrations and
+    DescribeRegistrationVersions), then is acknowledged: an SQS message is deleted
+    only after the save committed, so a follower stopped or killed loses nothing
+    (the message comes back). Poison — not JSON, not an event of this service,
+    naming no registration, failing --max-attempts times — is moved aside (the
+    dead-letter queue, or --dead-letter-file) with one log line on stderr.
+
+    Runs until the file ends, --max-messages or --once; with SQS, until Ctrl-C.
+    Prints one line of counts at the end (--json: an object).
+    """
+    from registration_fsm.sync.events import EventFollower, JsonLinesSource
+
+    if (events is None) == (sqs_queue_url is None):
+        raise click.UsageError("give exactly one of --events FILE|- and --sqs-queue-url URL")
+    sqs_only = {"--sqs-endpoint-url": sqs_endpoint_url, "--visibility-timeout": visibility_timeout,
+                "--dead-letter-queue-url": dead_letter_queue_url}  # fmt: skip
+    if events is not None and (given := [k for k, v in sqs_only.items() if v is not None]):
+        raise click.UsageError(f"{', '.join(given)} only go with --sqs-queue-url")
+    if sqs_queue_url is not None and dead_letter_file is not None:
+        raise click.UsageError("--dead-letter-file only goes with --events")
+    syncer = make_synchronizer(
+        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
+    )
+    with _log_to_stderr(), syncer.store, ExitStack() as stack:
+        source: EventSource
+        if events is not None:
+            live = getattr(events, "name", None) == "<stdin>"
+            dead = None
+            if dead_letter_file is not None:
+                dead = stack.enter_context(dead_letter_file.open("a", encoding="utf-8"))
+            source = JsonLinesSource(
+                events,
+                name="stdin" if live else str(getattr(events, "name", "events")),
+                batch_size=1 if live else 10,
+                dead_letter=dead,
+            )
+        else:
+            from registration_fsm.adapters.sqs import SqsEventSource
+
+            assert sqs_queue_url is not None
+            source = SqsEventSource(
+                sqs_queue_url,
+                profile=profile,
+                region=region,
+                endpoint_url=sqs_endpoint_url,
+                dead_letter_queue_url=dead_letter_queue_url,
+                wait_seconds=wait_seconds,
+                visibility_timeout=visibility_timeout,
+                connect_timeout=connect_timeout,
+            )
+        follower = EventFollower(syncer, max_attempts=max_attempts)
+        try:
+            follower.run(source, max_messages=max_messages, once=once)
+        except KeyboardInterrupt:
+            _report(follower.stats, as_json, "stopped: ")
+            sys.exit(INTERRUPTED)
+    _report(follower.stats, as_json, "")
+
+
+def _report(stats: FollowerStats, as_json: bool, prefix: str) -> None:
+    if as_json:
+        click.echo(to_json(stats.to_dict()))
+    else:
+        click.echo(prefix + stats.summary())
+
+
+@contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """The follower's log lines (poison, failures) on stderr, unless logging is set up."""
+    logger = logging.getLogger("registration_fsm")
+    if logger.handlers or logging.getLogger().handlers:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
