@@ -22,6 +22,8 @@
     ├── InvalidArgument            a value a library call cannot use (also a ValueError)
     │   ├── InvalidRegistrationId  not 1-256 characters of [A-Za-z0-9_:/-]
     │   ├── UnknownTrigger         .trigger: not in the lifecycle table
+    │   ├── UnknownRegistrationType .registration_type .known: not in the catalogue
+    │   ├── UnknownField           .field_path .known: not a field of the registration type
     │   ├── ClockError             a naive or backwards timestamp
     │   └── InvalidEvent           an EventBridge event naming no registration
     ├── InvalidArgumentType        a value of the wrong type (also a TypeError)
@@ -87,7 +89,9 @@ __all__ = [
     "SubscriberError",
     "ThrottledError",
     "UnknownDetail",
+    "UnknownField",
     "UnknownOperationError",
+    "UnknownRegistrationType",
     "UnknownTrigger",
     "WaitTimeout",
     "api_error",
@@ -389,6 +393,32 @@ class UnknownTrigger(InvalidArgument):
     def __init__(self, trigger: object, known: Sequence[str]) -> None:
         super().__init__(f"unknown trigger {shown(trigger)}; known triggers: {', '.join(known)}")
         self.trigger = trigger
+
+
+class UnknownRegistrationType(InvalidArgument):
+    """The registration type is not in the catalogue."""
+
+    def __init__(self, registration_type: object, known: Sequence[str]) -> None:
+        listed = ", ".join(known) if known else "none"
+        super().__init__(
+            f"unknown registration type {shown(registration_type)}; known types: {listed}"
+        )
+        self.registration_type = registration_type
+        self.known = tuple(known)
+
+
+class UnknownField(InvalidArgument):
+    """The field path is not a field of the registration type."""
+
+    def __init__(
+        self, field_path: object, known: Sequence[str], *, registration_type: str | None = None
+    ) -> None:
+        of = f" of {registration_type}" if registration_type else ""
+        listed = ", ".join(known) if known else "none"
+        super().__init__(f"unknown field {shown(field_path)}{of}; known fields: {listed}")
+        self.field_path = field_path
+        self.known = tuple(known)
+        self.registration_type = registration_type
 
 
 class ClockError(InvalidArgument):

@@ -206,16 +206,18 @@ class Quotas:
         return quotas
 
 
-class _FromEnvironment(enum.Enum):
+class FromEnvironment(enum.Enum):
+    """The type of :data:`FROM_ENVIRONMENT` (a default read from the environment)."""
+
     FROM_ENVIRONMENT = "FROM_ENVIRONMENT"
 
 
 #: The usual ``quotas=`` default: AWS's defaults with the environment's overrides.
-FROM_ENVIRONMENT = _FromEnvironment.FROM_ENVIRONMENT
+FROM_ENVIRONMENT = FromEnvironment.FROM_ENVIRONMENT
 
 #: What ``quotas=`` takes: :class:`Quotas`, a mapping of operation to rps laid over
 #: the defaults, :data:`FROM_ENVIRONMENT`, or None (no quotas).
-QuotaSetting = Quotas | Mapping[str, float] | None | _FromEnvironment
+QuotaSetting = Quotas | Mapping[str, float] | None | FromEnvironment
 
 
 def rates_for(
@@ -251,6 +253,7 @@ __all__ = [
     "SOURCE",
     "TABLE",
     "DefaultQuota",
+    "FromEnvironment",
     "QuotaSetting",
     "Quotas",
     "check_rates",

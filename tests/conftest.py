@@ -21,6 +21,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 # (the CLI, the emulator) inherit it.
 os.environ.setdefault("REGISTRATION_FSM_QUOTA_SCALE", "1000")
 
+# The suite's emulators serve no forms unless a test gives them a catalogue: most tests
+# are about the lifecycle, sync and the CLI, and submit without filling a form in.
+# Tests about forms, the docs' examples and the demo use the shipped catalogue, as a
+# user's emulator does by default. Child processes inherit it.
+os.environ.setdefault("REGISTRATION_FSM_CATALOG", "none")
+
 
 @pytest.fixture
 def clock() -> TickingClock:

@@ -183,6 +183,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     out |= {
         # The suite's quotas (conftest): enforced, fast enough for a customer's bursts.
         "REGISTRATION_FSM_QUOTA_SCALE": os.environ["REGISTRATION_FSM_QUOTA_SCALE"],
+        # The suite's emulators serve no forms (conftest): these flows submit empty forms.
+        "REGISTRATION_FSM_CATALOG": os.environ["REGISTRATION_FSM_CATALOG"],
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",

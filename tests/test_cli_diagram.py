@@ -316,3 +316,54 @@ def test_a_missing_highlight_file(
     assert code == 2
     assert "cannot read" in err
     assert "No such file or directory" in err
+
+
+# -- --level ------------------------------------------------------------------
+
+
+def test_level_registration_draws_the_registration_statuses(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, registration: Registration
+) -> None:
+    code, out, err = cli(capsysbinary, "--level", "registration", "--show-inferred")
+    assert (code, err) == (0, "")
+    assert out.decode() == to_mermaid(level="registration", show_inferred=True)
+    assert "PROVISIONING --> COMPLETE: complete_provisioning (inferred)" in out.decode()
+    path = _write(tmp_path, registration_json(registration))
+    code, out, _ = cli(capsysbinary, "--level", "registration", "--format", "dot",
+                       "--highlight", path)  # fmt: skip
+    assert code == 0
+    assert out.decode() == to_dot(level="registration", highlight=registration)
+    assert out.decode().startswith("digraph registration_lifecycle {")
+    assert cli(capsysbinary, "--level", "version") == (0, to_mermaid().encode(), "")
+
+
+def test_level_registration_highlights_only_a_registration(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, registration: Registration
+) -> None:
+    path = _write(tmp_path, registration.versions[1].to_result())
+    code, out, err = cli(capsysbinary, "--level", "registration", "--highlight", path)
+    assert (code, out) == (2, b"")
+    assert "--level registration highlights a registration" in err
+    code, _, err = cli(capsysbinary, "--level", "registrations")
+    assert code == 2
+    assert "'registrations' is not one of 'version', 'registration'" in err
+
+
+def test_the_cli_levels_are_the_models() -> None:
+    from registration_fsm.cli.diagram import LEVELS
+    from registration_fsm.diagrams.model import LEVELS as MODEL_LEVELS
+
+    assert LEVELS == MODEL_LEVELS
+
+
+def test_level_registration_renders_with_graphviz(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    needs_dot()
+    target = tmp_path / "registration.svg"
+    code, _, err = cli(capsysbinary, "--level", "registration", "-o", str(target))
+    assert code == 0
+    assert "wrote" in err
+    svg = target.read_text()
+    assert "PROVISIONING" in svg
+    assert "any other status" in svg

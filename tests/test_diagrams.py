@@ -28,6 +28,7 @@ from registration_fsm import (
     LifecyclePolicy,
     Registration,
     RegistrationError,
+    RegistrationStatus,
     RegistrationVersion,
     VersionStatus,
 )
@@ -159,9 +160,11 @@ def test_model_draws_each_lifecycle_edge_once_and_marks_flags() -> None:
 
 
 def test_the_policy_drawn_turns_optional_edges_on() -> None:
+    assert all(e.enabled for e in build_model(policy=LifecyclePolicy.permissive()).edges)
     policy = LifecyclePolicy.allow_draft_discard()
     model = build_model(policy=policy)
-    assert all(e.enabled for e in model.edges)
+    off = [e.edge for e in model.edges if not e.enabled]
+    assert off == [e for e in LIFECYCLE if e.optional and e.name != "draft_discard"]
     draft_discard = next(
         e for e in model.edges if (e.source, e.edge.trigger) == ("DRAFT", "discard")
     )
@@ -239,7 +242,8 @@ def test_mermaid_options_keep_the_graph_and_show_up_in_labels(
     assert labels["REVIEWING", "REQUIRES_OFFLINE_REVIEW"] == (
         "«AWS» require_offline_review [registration open] (inferred)"
     )
-    assert labels["REVIEWING", "APPROVED"] == "(5) «AWS» approve [registration open]"
+    assert labels["REVIEWING", "APPROVED"] == "(5) «AWS» approve [registration open] (inferred)"
+    assert labels["APPROVED", "ARCHIVED"] == "«AWS» archive [registration open]"
     classes = {s["id"]: s["classes"] for s in result["states"]}
     assert classes["APPROVED"] == ["current"]
     visited = {i for i, c in classes.items() if c == ["visited"]}
@@ -286,10 +290,11 @@ def _doc_blocks() -> list[str]:
     return re.findall(r"```mermaid\n(.*?)```", doc, flags=re.DOTALL)
 
 
-def test_docs_embed_the_default_diagram() -> None:
+def test_docs_embed_the_default_diagrams() -> None:
     assert _doc_blocks() == [
         to_mermaid(),
         to_mermaid(show_guards=True, show_initiator=True, show_inferred=True),
+        to_mermaid(level="registration", show_inferred=True),
     ]
 
 
@@ -372,3 +377,116 @@ def test_failing_dot_and_bad_format_are_reported() -> None:
         render("svg", executable=false)
     with pytest.raises(InvalidArgument, match="format"):
         render("pdf")  # type: ignore[arg-type]
+
+
+# -- the registration's statuses (level="registration") --------------------------------------
+
+
+def expected_registration_relations() -> list[Rel]:
+    """Every change of registration status, from the tables: create, the graph, the exits."""
+    out: list[Rel] = [(STAR, "CREATED", "create")]
+    for e in LIFECYCLE.registration_graph():
+        source = "ANY_STATUS" if e.source is None else str(e.source)
+        out.append((source, str(e.dest), e.label))
+    out.append(("DELETED", STAR, ""))
+    return sorted(out)
+
+
+def test_the_registration_model_draws_the_tables() -> None:
+    model = build_model(level="registration")
+    assert model.level == "registration"
+    assert [e.edge for e in model.edges[1:]] == list(LIFECYCLE.registration_graph())
+    assert (model.edges[0].source, model.edges[0].dest, model.edges[0].label) == (
+        None, "CREATED", "create",
+    )  # fmt: skip
+    assert [s.status for s in model.states] == [*map(str, RegistrationStatus), "(any)"]
+    assert [s.id for s in model.states if s.initial] == ["CREATED"]
+    assert [s.id for s in model.states if s.terminal] == ["DELETED"]
+    assert [s.id for s in model.states if s.pseudo] == ["ANY_STATUS"]
+    off = {(e.source, e.label, e.dest) for e in model.edges if not e.enabled}
+    assert ("REVIEWING", "provision", "PROVISIONING") in off  # the default: no provisioning
+    assert ("PROVISIONING", "complete_provisioning", "COMPLETE") in off
+    assert ("CREATED", "discard", "REQUIRES_UPDATES") in off  # DRAFT discard: optional
+    assert ("REVIEWING", "approve", "COMPLETE") not in off
+    guards = {(e.source, e.label): e.guards for e in model.edges}
+    assert guards["REVIEWING", "provision"] == ("with approve", "provisioning off")
+    assert guards["CREATED", "submit"] == ("current version",)
+    everything = LifecyclePolicy.permissive(provisioning=True)
+    on = build_model(level="registration", policy=everything)
+    assert {(e.source, e.label) for e in on.edges if not e.enabled} == {
+        ("REVIEWING", "approve"), ("REQUIRES_AUTHENTICATION", "approve"),  # every type provisions
+    }  # fmt: skip
+    assert on.edges[0].guards == ()
+
+
+def test_the_registration_model_highlights_a_registration(clock: TickingClock) -> None:
+    reg = approved_registration(clock)
+    model = build_model(reg, level="registration")
+    assert [s.id for s in model.states if s.current] == ["COMPLETE"]
+    assert not any(e.on_path for e in model.edges)
+    odd = Registration.from_api(
+        reg.to_api() | {"RegistrationStatus": "ON HOLD"}, reg.versions_to_api()
+    )
+    state = build_model(odd, level="registration").state("ON HOLD")
+    assert (state.known, state.current, state.label) == (False, True, "ON HOLD (unknown status)")
+    with pytest.raises(InvalidArgumentType, match="highlight a Registration"):
+        build_model(reg.current_version, level="registration")
+    with pytest.raises(InvalidArgument, match="level must be one of version, registration"):
+        to_mermaid(level="everything")  # type: ignore[arg-type]
+
+
+def test_mermaid_parses_the_registration_diagram_to_exactly_the_tables(
+    mermaid: Mermaid, clock: TickingClock
+) -> None:
+    result = mermaid.parse(to_mermaid(level="registration"))
+    assert "error" not in result, result
+    states, rels = parsed_graph(result)
+    assert states == {str(s) for s in RegistrationStatus} | {"ANY_STATUS"}
+    assert rels == expected_registration_relations()
+    reg = approved_registration(clock)
+    text = to_mermaid(
+        level="registration", show_guards=True, show_initiator=True, show_inferred=True,
+        highlight=reg,
+    )  # fmt: skip
+    result = mermaid.parse(text)
+    labels = {(a, b, label) for a, b, label in parsed_graph(result)[1]}
+    assert ("CLOSED", "DELETED", "«customer» delete") in labels
+    assert ("ANY_STATUS", "DELETED", "«customer» delete (inferred)") in labels
+    assert (
+        "REVIEWING", "PROVISIONING", "«AWS» provision [with approve, provisioning off] (inferred)",
+    ) in labels  # fmt: skip
+    classes = {s["id"]: s["classes"] for s in result["states"]}
+    assert classes["COMPLETE"] == ["current"]
+    labels_of = {s["id"]: s["label"] for s in result["states"]}
+    assert labels_of["ANY_STATUS"] == "any other status"
+
+
+def _svg_edges(svg: bytes) -> list[tuple[str, str, str]]:
+    """Every (source, dest, label) Graphviz drew, duplicates kept."""
+    out = []
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        if g.get("class") == "edge":
+            source, dest = (g.findtext(f"{SVG}title") or "").split("->")
+            out.append((source, dest, " ".join(t.text or "" for t in g.iter(f"{SVG}text"))))
+    return sorted(out)
+
+
+def test_dot_renders_the_registration_diagram() -> None:
+    _require_dot()
+    svg = render("svg", level="registration")
+    nodes, _ = _svg_graph(svg)
+    assert set(nodes) == {str(s) for s in RegistrationStatus} | {"ANY_STATUS", "__start__"}
+    assert nodes["ANY_STATUS"] == "any other status"
+    want = [
+        (a.replace(STAR, "__start__"), b, label)
+        for a, b, label in expected_registration_relations()
+        if b != STAR
+    ]
+    assert _svg_edges(svg) == sorted(want)
+    text = to_dot(level="registration", show_inferred=True)
+    assert text.startswith("digraph registration_lifecycle {")
+    assert text.count('style="dashed"') == sum(
+        1 for e in (*LIFECYCLE.registration_graph(),) if not e.documented
+    )
+    assert '"ANY_STATUS" [label="any other status", style="rounded,dashed"]' in text
+    assert render("png", level="registration").startswith(b"\x89PNG")

@@ -55,6 +55,9 @@ ON_A_DRAFT = {
     "discard": ["policy"],
     "revoke": ["lifecycle"],
     "archive": ["lifecycle"],
+    "provision": ["lifecycle"],
+    "complete_provisioning": ["lifecycle"],
+    "close": ["lifecycle"],
     "delete": [],
 }
 
@@ -91,7 +94,8 @@ def test_refusals_of_every_trigger_on_a_draft(
         (("submit",), {"begin_review", "require_authentication", "discard", "delete"}),
         (("submit", "begin_review"),
          {"require_authentication", "require_offline_review", "approve", "deny", "delete"}),
-        (("submit", "begin_review", "approve"), {"create", "revoke", "archive", "delete"}),
+        (("submit", "begin_review", "approve"),
+         {"create", "revoke", "archive", "close", "delete"}),
         (("submit", "discard"), {"create", "delete"}),
         (("submit", "begin_review", "deny"), {"create", "delete"}),
     ],

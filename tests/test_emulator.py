@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -25,7 +26,12 @@ from registration_fsm.emulator import (
     encode_json,
     error_response,
 )
-from registration_fsm.emulator.validation import OPERATIONS, SHAPES
+from registration_fsm.emulator.validation import (
+    INPUT_SHAPES,
+    OPERATIONS,
+    SHAPES,
+    validate_request,
+)
 from registration_fsm.emulator.wire import ERROR_STATUS
 from registration_fsm.errors import (
     ApiValidationError,
@@ -662,8 +668,11 @@ def _model_shapes(shape: Shape, out: dict[str, Shape]) -> None:
 
 
 def test_constraint_table_matches_the_botocore_model(model: ServiceModel) -> None:
+    registration_ops = {op for op in model.operation_names if "Registration" in op}
+    assert set(INPUT_SHAPES) == registration_ops
+    assert OPERATIONS.items() <= INPUT_SHAPES.items()
     found: dict[str, Shape] = {}
-    for operation, input_name in OPERATIONS.items():
+    for operation, input_name in INPUT_SHAPES.items():
         input_shape = model.operation_model(operation).input_shape
         assert input_shape is not None
         assert input_shape.name == input_name
@@ -687,10 +696,144 @@ def test_constraint_table_matches_the_botocore_model(model: ServiceModel) -> Non
             assert ours.member == shape.member.name, name
 
 
+ATTACHMENT_ID = "registration-attachment-0123456789abcdef0123456789abcdef"
+PHONE_ID = "phone-0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("DescribeRegistrationTypeDefinitions", {}),
+        (
+            "DescribeRegistrationTypeDefinitions",
+            {
+                "RegistrationTypes": [REG_TYPE],
+                "Filters": [{"Name": "supported-association-iso-country-code", "Values": ["US"]}],
+                "MaxResults": 100,
+            },
+        ),
+        ("DescribeRegistrationSectionDefinitions", {"RegistrationType": REG_TYPE}),
+        (
+            "DescribeRegistrationFieldDefinitions",
+            {"RegistrationType": REG_TYPE, "SectionPath": "s", "FieldPaths": ["s.f"]},
+        ),
+        (
+            "PutRegistrationFieldValue",
+            {"RegistrationId": "r", "FieldPath": "s.f", "TextValue": "t"},
+        ),
+        (
+            "PutRegistrationFieldValue",
+            {"RegistrationId": "r", "FieldPath": "s.f", "SelectChoices": []},
+        ),
+        ("DeleteRegistrationFieldValue", {"RegistrationId": "r", "FieldPath": "s.f"}),
+        ("DescribeRegistrationFieldValues", {"RegistrationId": "r", "VersionNumber": 100_000}),
+        ("CreateRegistrationAttachment", {"AttachmentBody": "JVBERi0="}),
+        ("CreateRegistrationAttachment", {"AttachmentUrl": "s3://bucket/loa.pdf"}),
+        ("DeleteRegistrationAttachment", {"RegistrationAttachmentId": ATTACHMENT_ID}),
+        (
+            "DescribeRegistrationAttachments",
+            {"Filters": [{"Name": "attachment-status", "Values": ["UPLOAD_COMPLETE"]}]},
+        ),
+        ("CreateRegistrationAssociation", {"RegistrationId": "r", "ResourceId": PHONE_ID}),
+        (
+            "ListRegistrationAssociations",
+            {"RegistrationId": "r", "Filters": [{"Name": "resource-type", "Values": ["x"]}]},
+        ),
+    ],
+)
+def test_form_requests_within_the_model_pass(operation: str, params: dict[str, Any]) -> None:
+    validate_request(operation, params)
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "field", "reason"),
+    [
+        ("DescribeRegistrationTypeDefinitions", {"RegistrationTypes": ["a"] * 6},
+         "RegistrationTypes", "INVALID_PARAMETER"),
+        ("DescribeRegistrationTypeDefinitions",
+         {"Filters": [{"Name": "registration-type", "Values": ["x"]}]},
+         "Filters[0].Name", "INVALID_PARAMETER"),
+        ("DescribeRegistrationSectionDefinitions", {}, "RegistrationType", "MISSING_PARAMETER"),
+        ("DescribeRegistrationSectionDefinitions",
+         {"RegistrationType": REG_TYPE, "SectionPaths": ["a.b"]},
+         "SectionPaths[0]", "INVALID_PARAMETER"),
+        ("DescribeRegistrationFieldDefinitions",
+         {"RegistrationType": REG_TYPE, "FieldPaths": ["has space"]},
+         "FieldPaths[0]", "INVALID_PARAMETER"),
+        ("PutRegistrationFieldValue", {"RegistrationId": "r"}, "FieldPath", "MISSING_PARAMETER"),
+        ("PutRegistrationFieldValue",
+         {"RegistrationId": "r", "FieldPath": "f", "TextValue": "x" * 2049},
+         "TextValue", "INVALID_PARAMETER"),
+        ("PutRegistrationFieldValue",
+         {"RegistrationId": "r", "FieldPath": "f", "SelectChoices": [""]},
+         "SelectChoices[0]", "INVALID_PARAMETER"),
+        ("PutRegistrationFieldValue",
+         {"RegistrationId": "r", "FieldPath": "f", "RegistrationAttachmentId": "a b"},
+         "RegistrationAttachmentId", "INVALID_PARAMETER"),
+        ("DeleteRegistrationFieldValue", {"FieldPath": "f"}, "RegistrationId", "MISSING_PARAMETER"),
+        ("DescribeRegistrationFieldValues", {"RegistrationId": "r", "VersionNumber": 0},
+         "VersionNumber", "INVALID_PARAMETER"),
+        ("CreateRegistrationAttachment", {"AttachmentBody": ""}, "AttachmentBody",
+         "INVALID_PARAMETER"),
+        ("CreateRegistrationAttachment", {"AttachmentBody": "not base64!"}, "AttachmentBody",
+         "INVALID_PARAMETER"),
+        ("CreateRegistrationAttachment", {"AttachmentBody": "JVBERi0"}, "AttachmentBody",
+         "INVALID_PARAMETER"),
+        ("CreateRegistrationAttachment", {"AttachmentBody": [1, 2]}, "AttachmentBody",
+         "INVALID_PARAMETER"),
+        ("CreateRegistrationAttachment", {"AttachmentUrl": "has space"}, "AttachmentUrl",
+         "INVALID_PARAMETER"),
+        ("DeleteRegistrationAttachment", {}, "RegistrationAttachmentId", "MISSING_PARAMETER"),
+        ("DescribeRegistrationAttachments", {"RegistrationAttachmentIds": ["ok", "n o"]},
+         "RegistrationAttachmentIds[1]", "INVALID_PARAMETER"),
+        ("DescribeRegistrationAttachments",
+         {"Filters": [{"Name": "attachment-status", "Values": []}]},
+         "Filters[0].Values", "INVALID_PARAMETER"),
+        ("CreateRegistrationAssociation", {"RegistrationId": "r"}, "ResourceId",
+         "MISSING_PARAMETER"),
+        ("CreateRegistrationAssociation", {"RegistrationId": "r", "ResourceId": "x" * 257},
+         "ResourceId", "INVALID_PARAMETER"),
+        ("ListRegistrationAssociations",
+         {"RegistrationId": "r", "Filters": [{"Name": "attachment-status", "Values": ["x"]}]},
+         "Filters[0].Name", "INVALID_PARAMETER"),
+        ("ListRegistrationAssociations", {"RegistrationId": "r", "MaxResults": 101},
+         "MaxResults", "INVALID_PARAMETER"),
+    ],
+)  # fmt: skip
+def test_form_requests_outside_the_model_are_validation_errors(
+    operation: str, params: dict[str, Any], field: str, reason: str
+) -> None:
+    with pytest.raises(ApiValidationError) as err:
+        validate_request(operation, params)
+    assert field in [name for name, _ in err.value.fields]
+    assert err.value.reason == reason
+    assert err.value.operation == operation
+
+
+def test_an_attachment_body_is_sized_by_its_decoded_bytes() -> None:
+    # The model's 6990508 limit counts decoded bytes; the base64 text is a third longer.
+    limit = SHAPES["AttachmentBody"].max
+    assert limit == 6_990_508
+    at_limit = base64.b64encode(bytes(limit)).decode()
+    assert len(at_limit) > limit
+    validate_request("CreateRegistrationAttachment", {"AttachmentBody": at_limit})
+    over = base64.b64encode(bytes(limit + 1)).decode()
+    with pytest.raises(ApiValidationError, match="has 6990509 bytes"):
+        validate_request("CreateRegistrationAttachment", {"AttachmentBody": over})
+    for text in ("JVBER i0=", "JVBERi0=\n", "JVBERi0=\u00e9", "JVBE-i0="):
+        with pytest.raises(ApiValidationError, match="not base64"):
+            validate_request("CreateRegistrationAttachment", {"AttachmentBody": text})
+
+
+def test_validate_request_knows_every_registration_operation_and_no_other() -> None:
+    with pytest.raises(UnknownOperationError, match="SendTextMessage"):
+        validate_request("SendTextMessage", {})
+
+
 def test_error_statuses_match_the_botocore_model(model: ServiceModel) -> None:
     loader = botocore.session.get_session().get_component("data_loader")
     raw = loader.load_service_model("pinpoint-sms-voice-v2", "service-2")["shapes"]
-    errors = {e.name for op in OPERATIONS for e in model.operation_model(op).error_shapes}
+    errors = {e.name for op in INPUT_SHAPES for e in model.operation_model(op).error_shapes}
     assert errors <= set(ERROR_STATUS)
     for name in errors:
         declared = model.shape_for(name).metadata.get("error", {}).get("httpStatusCode")

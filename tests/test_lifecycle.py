@@ -20,11 +20,21 @@ from registration_fsm import (
     Lifecycle,
     LifecyclePolicy,
     Registration,
+    RegistrationStatus,
     Trigger,
     UnknownTrigger,
     VersionStatus,
 )
 from registration_fsm.domain.history import HISTORY_FIELDS, STAMP_OF
+from registration_fsm.domain.lifecycle import (
+    DISCARD_GUIDE,
+    REGISTRATION_EDGES,
+    STATUS_DOC,
+    STATUS_GUIDE,
+    SUBMIT_DOC,
+    Move,
+    RegistrationEdge,
+)
 
 V = VersionStatus
 MOVING = (
@@ -35,6 +45,8 @@ AWS_SIDE = (
     "begin_review", "require_authentication", "authenticate", "require_offline_review",
     "approve", "deny", "revoke", "archive",
 )  # fmt: skip
+OWN = ("provision", "complete_provisioning", "close", "delete")
+R = RegistrationStatus
 
 #: Every edge of the reference table (shared/reference/lifecycle.md): (from, to, field).
 REFERENCE_EDGES = {
@@ -71,21 +83,60 @@ def test_every_reference_edge_is_in_the_table() -> None:
     assert not missing, f"edges of the reference missing from LIFECYCLE: {missing}"
 
 
-def test_table_adds_only_the_optional_draft_discard() -> None:
-    # DRAFT -> DISCARDED is the one edge beyond the reference: optional (policy-gated), inferred.
+#: The edges beyond the reference: the plausible ones AWS leaves open, each optional.
+OPTIONAL = {
+    "draft_discard": Edge(V.DRAFT, "discard", V.DISCARDED),
+    "submitted_deny": Edge(V.SUBMITTED, "deny", V.DENIED),
+    "aws_reviewing_authentication": Edge(
+        V.AWS_REVIEWING, "require_authentication", V.REQUIRES_AUTHENTICATION
+    ),
+    "aws_reviewing_discard": Edge(V.AWS_REVIEWING, "discard", V.DISCARDED),
+    "requires_authentication_discard": Edge(V.REQUIRES_AUTHENTICATION, "discard", V.DISCARDED),
+}
+
+
+def test_the_table_adds_only_optional_edges_beyond_the_reference() -> None:
     extra = _table_edges() - REFERENCE_EDGES
-    assert extra == {(V.DRAFT, V.DISCARDED, "DiscardedTimestamp")}
-    (edge,) = [e for e in LIFECYCLE if e.source == V.DRAFT and e.dest == V.DISCARDED]
-    assert not edge.documented
-    assert edge.optional
-    assert [e for e in LIFECYCLE if e.optional] == [edge]
+    assert extra == {(e.source, e.dest, STAMP_OF[e.dest]) for e in OPTIONAL.values()}
+    optional = [e for e in LIFECYCLE if e.optional]
+    assert {e.name: e for e in optional} == OPTIONAL
+    for edge in optional:
+        assert not edge.documented, edge
+        assert edge.note, f"{edge}: an optional edge says why it is plausible"
+    assert LIFECYCLE.optional_edges == frozenset(OPTIONAL.values())
+
+
+#: The only edges an AWS page states (the link proves it); every other is inferred.
+DOCUMENTED = {
+    Edge(None, "create", V.DRAFT): STATUS_DOC,
+    Edge(V.DRAFT, "submit", V.SUBMITTED): SUBMIT_DOC,
+    Edge(V.SUBMITTED, "discard", V.DISCARDED): DISCARD_GUIDE,
+    Edge(V.APPROVED, "revoke", V.REVOKED): STATUS_DOC,
+    Edge(V.APPROVED, "archive", V.ARCHIVED): STATUS_DOC,
+}
+
+
+def test_only_the_edges_a_page_states_are_documented() -> None:
+    assert {e: e.link for e in LIFECYCLE if e.documented} == DOCUMENTED
+    # The status page describes REVIEWING, APPROVED and DENIED, not the steps between them.
+    for dest in (V.APPROVED, V.DENIED):
+        edge = LIFECYCLE.edge(V.REVIEWING, "approve" if dest == V.APPROVED else "deny", dest)
+        assert edge is not None
+        assert not edge.documented, edge
+    own = {e: e.link for e in LIFECYCLE.registration_edges if e.documented}
+    assert own == {RegistrationEdge(R.CLOSED, "delete", R.DELETED): STATUS_GUIDE}
+    every: tuple[Move, ...] = (*LIFECYCLE.edges, *LIFECYCLE.registration_edges)
+    for e in every:
+        assert e.link.startswith("https://docs.aws.amazon.com/"), e
 
 
 def test_lifecycle_is_the_edges_and_triggers() -> None:
     assert LIFECYCLE.edges == EDGES
-    assert len(LIFECYCLE) == len(EDGES) == 20
+    assert LIFECYCLE.registration_edges == REGISTRATION_EDGES
+    assert len(LIFECYCLE) == len(EDGES) == 24
     assert list(LIFECYCLE) == list(EDGES)
-    assert set(LIFECYCLE.triggers) == set(TRIGGERS) == {*MOVING, "create", "delete"}
+    assert set(LIFECYCLE.triggers) == set(TRIGGERS) == {*MOVING, "create", *OWN}
+    assert LIFECYCLE.registration_triggers == OWN
 
 
 def test_trigger_names_are_the_domain_language() -> None:
@@ -191,6 +242,7 @@ def test_allowed_edges_from_and_successors() -> None:
         V.REVIEWING,
         V.REQUIRES_AUTHENTICATION,
         V.DISCARDED,
+        V.DENIED,  # optional
     }
     assert LIFECYCLE.sources_of("revoke") == {V.APPROVED}
     assert LIFECYCLE.sources_of("create") == frozenset()
@@ -213,10 +265,19 @@ def test_shortest_path_uses_only_usable_edges() -> None:
     )
     assert no_review is not None
     assert [str(e) for e in no_review] == [
-        "DRAFT --submit--> SUBMITTED",
-        "SUBMITTED --require_authentication--> REQUIRES_AUTHENTICATION",
+        "DRAFT --submit--> AWS_REVIEWING",
+        "AWS_REVIEWING --require_authentication--> REQUIRES_AUTHENTICATION",  # optional
         "REQUIRES_AUTHENTICATION --approve--> APPROVED",
     ]
+    documented_only = LIFECYCLE.shortest_path(
+        V.DRAFT,
+        V.APPROVED,
+        usable=lambda e: e.trigger != "begin_review" and DEFAULT_POLICY.allows(e),
+    )
+    assert documented_only is not None
+    assert documented_only[1] == Edge(
+        V.SUBMITTED, "require_authentication", V.REQUIRES_AUTHENTICATION
+    )
     assert LIFECYCLE.shortest_path(V.DRAFT, V.DISCARDED, usable=DEFAULT_POLICY.allows) == (
         Edge(V.DRAFT, "submit", V.SUBMITTED),
         Edge(V.SUBMITTED, "discard", V.DISCARDED),
@@ -314,7 +375,7 @@ def test_exhaustive_status_by_trigger_against_the_table(
         assert (reg.to_api(), reg.versions_to_api()) == before
         if expected is None:
             return
-    policy = LifecyclePolicy.allow_draft_discard()
+    policy = LifecyclePolicy.permissive()
     event = reg.fire(trigger, clock=clock, policy=policy, **details)
     assert reg.current_version.status == expected.dest
     assert (event.source, event.dest, event.trigger) == (status, expected.dest, trigger)

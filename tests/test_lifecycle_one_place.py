@@ -1,10 +1,12 @@
 """Changing one edge is a one-line change in one file, and the whole stack follows it.
 
-The package is copied, one line of ``domain/lifecycle.py``'s ``EDGES`` is added or
-removed, and a program run against the copy checks that the aggregate, the
-emulator (in memory and over HTTP with a real boto3 client), reconcile, the
-strategies, the stateful machine's coverage, the diagrams and the docs table all
-follow the new table — with nothing else edited.
+The package is copied, one line of ``domain/lifecycle.py``'s ``EDGES`` (or of its
+``REGISTRATION_EDGES``) is added or removed, and a program run against the copy
+checks that the aggregate, the emulator (in memory and over HTTP with a real boto3
+client), reconcile, the strategies, the stateful machine's coverage, the diagrams
+and the docs tables all follow the new table — with nothing else edited. The
+emulator runs without forms (``REGISTRATION_FSM_CATALOG=none``): forms are not
+what these programs check.
 """
 
 from __future__ import annotations
@@ -21,7 +23,17 @@ import registration_fsm
 
 LIFECYCLE_FILE = Path(registration_fsm.__file__).parent / "domain" / "lifecycle.py"
 ANCHOR = '    inferred(V.REQUIRES_OFFLINE_REVIEW, "deny", V.DENIED),\n'
-ADDED = '    inferred(V.SUBMITTED, "deny", V.DENIED, note="a direct denial"),\n'
+ADDED = (
+    '    inferred(V.REQUIRES_OFFLINE_REVIEW, "require_authentication", '
+    'V.REQUIRES_AUTHENTICATION, note="asked offline"),\n'
+)
+REGISTRATION_ANCHOR = (
+    '    inferred(R.COMPLETE, "close", R.CLOSED, note="CLOSED: \'the phone number or sender ID '
+    "has been deleted'; only a complete registration has one to lose\"),  # noqa: E501\n"
+)
+REGISTRATION_ADDED = (
+    '    inferred(R.PROVISIONING, "close", R.CLOSED, note="deleted while provisioning"),\n'
+)
 REMOVED = (
     '    inferred(V.REVIEWING, "require_offline_review", V.REQUIRES_OFFLINE_REVIEW, '
     'note="no history field"),  # noqa: E501\n'
@@ -41,7 +53,8 @@ from registration_fsm.diagrams.table import to_markdown_table
 from registration_fsm.testing import RegistrationLifecycleMachine
 from registration_fsm.testing.strategies import lifecycle_paths
 
-edge = LIFECYCLE.edge(V.SUBMITTED, "deny", V.DENIED)
+edge = LIFECYCLE.edge(V.REQUIRES_OFFLINE_REVIEW, "require_authentication",
+                      V.REQUIRES_AUTHENTICATION)
 assert edge is not None and not edge.documented
 
 # the aggregate
@@ -51,9 +64,10 @@ def clock():
     return t[0]
 reg = Registration.new("registration-1", "arn:aws:sms-voice:us-east-1:1:registration/r", "T",
                        clock=clock)
-reg.submit(clock=clock)
-assert "deny" in reg.current_version.allowed_triggers()
-assert reg.deny(feedback="no", clock=clock).source == V.SUBMITTED
+for trigger in ("submit", "begin_review", "require_offline_review"):
+    reg.fire(trigger, clock=clock)
+assert "require_authentication" in reg.current_version.allowed_triggers()
+assert reg.require_authentication(clock=clock).source == V.REQUIRES_OFFLINE_REVIEW
 
 # the emulator over HTTP with boto3, and reconcile through the synchronizer
 emulator = EmulatedRegistrationApi(seed=3)
@@ -63,16 +77,20 @@ with serve(emulator) as url:
     syncer = Synchronizer(Boto3RegistrationApi.from_config(session=session, endpoint_url=url))
     rid = syncer.create("US_TEN_DLC_BRAND_REGISTRATION").id
     syncer.submit(rid)
-    emulator.advance(rid, "deny")
+    emulator.advance(rid, "begin_review")
+    emulator.advance(rid, "require_offline_review")
+    syncer.sync([rid], full=True)
+    emulator.advance(rid, "require_authentication")
     report = syncer.sync([rid])
     told = [(e.trigger, e.source, e.dest) for e in report.events]
-    assert told == [("deny", V.SUBMITTED, V.DENIED)], told
+    assert told == [("require_authentication", V.REQUIRES_OFFLINE_REVIEW,
+                     V.REQUIRES_AUTHENTICATION)], told
     assert not report.anomalies, report.anomalies
 
 # the strategies
-path = find(lifecycle_paths(V.DENIED), lambda p: len(p) == 2,
+path = find(lifecycle_paths(V.REQUIRES_AUTHENTICATION), lambda p: edge in p,
             settings=settings(database=None, max_examples=500))
-assert [e.trigger for e in path] == ["submit", "deny"], path
+assert path[-1] == edge, path
 
 # the stateful machine requires and reaches the new edge
 class Machine(RegistrationLifecycleMachine):
@@ -82,9 +100,58 @@ report = Machine.run(settings=settings(max_examples=25, stateful_step_count=40,
 assert edge in report.required and edge in report.edges, report
 
 # the diagrams and the docs table
-assert "SUBMITTED --> DENIED: deny" in to_mermaid(), to_mermaid()
-assert '"SUBMITTED" -> "DENIED"' in to_dot()
-assert "| SUBMITTED | `deny` | DENIED |" in to_markdown_table()
+text = to_mermaid()
+assert "REQUIRES_OFFLINE_REVIEW --> REQUIRES_AUTHENTICATION: require_authentication" in text
+assert '"REQUIRES_OFFLINE_REVIEW" -> "REQUIRES_AUTHENTICATION"' in to_dot()
+assert "| REQUIRES_OFFLINE_REVIEW | `require_authentication` | REQUIRES_AUTHENTICATION |" in (
+    to_markdown_table()
+)
+print("followed")
+"""
+
+CHECK_REGISTRATION_ADDED = """
+from hypothesis import settings
+from registration_fsm import (
+    LIFECYCLE, EmulatedRegistrationApi, LifecyclePolicy, RegistrationStatus as R, Synchronizer,
+)
+from registration_fsm.diagrams import to_dot, to_mermaid
+from registration_fsm.diagrams.table import to_registration_table
+from registration_fsm.domain.lifecycle import RegistrationEdge
+from registration_fsm.testing import RegistrationLifecycleMachine
+
+edge = LIFECYCLE.registration_edge(R.PROVISIONING, "close", R.CLOSED)
+assert edge is not None and not edge.documented
+
+# the emulator's aggregate, and reconcile through the synchronizer
+policy = LifecyclePolicy().with_provisioning()
+emulator = EmulatedRegistrationApi(seed=3, policy=policy)
+syncer = Synchronizer(emulator)
+rid = syncer.create("US_TOLL_FREE_REGISTRATION").id
+syncer.submit(rid)
+emulator.advance(rid, "begin_review")
+emulator.advance(rid, "approve")
+syncer.sync([rid])
+assert syncer.get(rid).status == R.PROVISIONING
+assert syncer.get(rid).refusals("close") == []
+(event,) = emulator.advance(rid, "close")
+assert (event.source, event.dest) == (R.PROVISIONING, R.CLOSED)
+report = syncer.sync([rid])
+assert [(e.trigger, e.source, e.dest) for e in report.events] == [
+    ("close", R.PROVISIONING, R.CLOSED)
+], report.events
+assert not report.anomalies, report.anomalies
+
+# the stateful machine requires and reaches the new edge
+class Machine(RegistrationLifecycleMachine):
+    policy = LifecyclePolicy.permissive().with_provisioning()
+report = Machine.run(settings=settings(max_examples=25, stateful_step_count=40,
+                                       deadline=None, database=None))
+assert edge in report.required and edge in report.registration_edges, report
+
+# the registration diagram and the docs table
+assert "PROVISIONING --> CLOSED: close" in to_mermaid(level="registration")
+assert '"PROVISIONING" -> "CLOSED"' in to_dot(level="registration")
+assert "| PROVISIONING | `close` | CLOSED |" in to_registration_table()
 print("followed")
 """
 
@@ -139,7 +206,12 @@ def _run_on_copy(tmp_path: Path, old: str, new: str, program: str) -> str:
         text=True,
         check=False,
         cwd=tmp_path,
-        env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        env={
+            "PYTHONPATH": str(copy),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "REGISTRATION_FSM_CATALOG": "none",
+        },
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-4000:]
@@ -149,6 +221,13 @@ def _run_on_copy(tmp_path: Path, old: str, new: str, program: str) -> str:
 @pytest.mark.slow
 def test_an_added_edge_is_followed_by_the_whole_stack(tmp_path: Path) -> None:
     out = _run_on_copy(tmp_path, ANCHOR, ANCHOR + ADDED, CHECK_ADDED)
+    assert out.strip().endswith("followed")
+
+
+@pytest.mark.slow
+def test_an_added_registration_edge_is_followed_by_the_whole_stack(tmp_path: Path) -> None:
+    added = REGISTRATION_ANCHOR + REGISTRATION_ADDED
+    out = _run_on_copy(tmp_path, REGISTRATION_ANCHOR, added, CHECK_REGISTRATION_ADDED)
     assert out.strip().endswith("followed")
 
 

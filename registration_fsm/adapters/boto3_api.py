@@ -10,17 +10,23 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from registration_fsm.adapters.boto3_errors import require_module, translate_errors
-from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN, check_registration_id
-from registration_fsm.errors import (
-    THROTTLING_CODES,
-    ApiValidationError,
-    InvalidArgument,
-    InvalidArgumentType,
+from registration_fsm.adapters.boto3_responses import clean
+from registration_fsm.arguments import (
+    batched,
+    checked_body,
+    checked_ids,
+    checked_version_number,
+    checked_version_numbers,
+    filtered,
+    pagination,
+    strings,
+    tags_and_token,
 )
+from registration_fsm.domain.parsing import check_registration_id, check_resource_id
+from registration_fsm.errors import THROTTLING_CODES, InvalidArgument
 from registration_fsm.pacing import Pacer, shared_pacer
 from registration_fsm.ports import Filter
 from registration_fsm.quotas import FROM_ENVIRONMENT, QuotaSetting, rates_for
@@ -34,15 +40,10 @@ __all__ = ["RETRY_MODES", "SERVICE_NAME", "Boto3RegistrationApi"]
 SERVICE_NAME: Final = "pinpoint-sms-voice-v2"
 #: botocore's retry modes.
 RETRY_MODES = ("legacy", "standard", "adaptive")
-#: Members a single request may carry (RegistrationIds, VersionNumbers).
-BATCH_SIZE = 5
-_PAGE_MIN, _PAGE_MAX = 1, 100
 #: Total attempts botocore makes when the config names none.
 _DEFAULT_ATTEMPTS = {"legacy": 5, "standard": 3, "adaptive": 3}
 #: boto3 sessions are not thread-safe: clients are created under this lock.
 _SESSION_LOCK = threading.Lock()
-
-T = TypeVar("T")
 
 
 class _CallCounter:
@@ -83,7 +84,8 @@ class _PacingHooks:
 
 
 class Boto3RegistrationApi:
-    """:class:`~registration_fsm.ports.RegistrationApi` over a ``pinpoint-sms-voice-v2`` client.
+    """:class:`~registration_fsm.ports.RegistrationApi` and
+    :class:`~registration_fsm.ports.FormsApi` over a ``pinpoint-sms-voice-v2`` client.
 
     Wrap any client (``Boto3RegistrationApi(client)``) or build one with
     :meth:`from_config`. Retries are botocore's (its retry config); every
@@ -243,14 +245,9 @@ class Boto3RegistrationApi:
     ) -> dict[str, Any]:
         """CreateRegistration; returns CreateRegistrationResult."""
         params: dict[str, Any] = {"RegistrationType": registration_type}
-        if tags is not None:
-            if not isinstance(tags, Mapping):
-                raise InvalidArgument(f"tags must be a mapping, got {type(tags).__name__}")
-            params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-        if client_token is not None:
-            params["ClientToken"] = client_token
+        params |= tags_and_token(tags, client_token)
         with translate_errors("CreateRegistration"):
-            return _clean(self._client.create_registration(**params))
+            return clean(self._client.create_registration(**params))
 
     def describe_registrations(
         self,
@@ -263,15 +260,9 @@ class Boto3RegistrationApi:
 
         Ids are checked before any request, de-duplicated, and sent 5 per request.
         """
-        ids = list(dict.fromkeys(_ids(registration_ids)))
-        base: dict[str, Any] = {}
-        if filters:
-            base["Filters"] = _filters(filters)
-        config = _pagination(page_size)
-        if ids:
-            requests = [{**base, "RegistrationIds": batch} for batch in _batches(ids)]
-        else:
-            requests = [base]
+        ids = list(dict.fromkeys(checked_ids(registration_ids)))
+        requests = batched(filtered({}, filters), "RegistrationIds", ids)
+        config = pagination(page_size)
         paginator = self._client.get_paginator("describe_registrations")
         return _items("DescribeRegistrations", paginator, "Registrations", requests, config)
 
@@ -287,15 +278,10 @@ class Boto3RegistrationApi:
 
         Arguments are checked before any request; version numbers go 5 per request.
         """
-        base: dict[str, Any] = {"RegistrationId": check_registration_id(registration_id)}
-        numbers = list(dict.fromkeys(_version_numbers(version_numbers)))
-        if filters:
-            base["Filters"] = _filters(filters)
-        config = _pagination(page_size)
-        if numbers:
-            requests = [{**base, "VersionNumbers": batch} for batch in _batches(numbers)]
-        else:
-            requests = [base]
+        base = filtered({"RegistrationId": check_registration_id(registration_id)}, filters)
+        numbers = list(dict.fromkeys(checked_version_numbers(version_numbers)))
+        requests = batched(base, "VersionNumbers", numbers)
+        config = pagination(page_size)
         paginator = self._client.get_paginator("describe_registration_versions")
         return _items(
             "DescribeRegistrationVersions", paginator, "RegistrationVersions", requests, config
@@ -305,7 +291,7 @@ class Boto3RegistrationApi:
         """CreateRegistrationVersion; returns CreateRegistrationVersionResult."""
         reg_id = check_registration_id(registration_id)
         with translate_errors("CreateRegistrationVersion"):
-            return _clean(self._client.create_registration_version(RegistrationId=reg_id))
+            return clean(self._client.create_registration_version(RegistrationId=reg_id))
 
     def submit_registration_version(
         self, registration_id: str, *, aws_review: bool = False
@@ -318,19 +304,242 @@ class Boto3RegistrationApi:
         if aws_review is not False:
             params["AwsReview"] = aws_review
         with translate_errors("SubmitRegistrationVersion"):
-            return _clean(self._client.submit_registration_version(**params))
+            return clean(self._client.submit_registration_version(**params))
 
     def discard_registration_version(self, registration_id: str) -> dict[str, Any]:
         """DiscardRegistrationVersion; returns DiscardRegistrationVersionResult."""
         reg_id = check_registration_id(registration_id)
         with translate_errors("DiscardRegistrationVersion"):
-            return _clean(self._client.discard_registration_version(RegistrationId=reg_id))
+            return clean(self._client.discard_registration_version(RegistrationId=reg_id))
 
     def delete_registration(self, registration_id: str) -> dict[str, Any]:
         """DeleteRegistration; returns DeleteRegistrationResult."""
         reg_id = check_registration_id(registration_id)
         with translate_errors("DeleteRegistration"):
-            return _clean(self._client.delete_registration(RegistrationId=reg_id))
+            return clean(self._client.delete_registration(RegistrationId=reg_id))
+
+    # -- forms (FormsApi) ---------------------------------------------------
+
+    def describe_registration_type_definitions(
+        self,
+        *,
+        registration_types: Sequence[str] = (),
+        filters: Sequence[Filter] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """DescribeRegistrationTypeDefinitions, every page; yields RegistrationTypeDefinition.
+
+        Types are de-duplicated and sent 5 per request.
+        """
+        types = strings(registration_types, "registration_types")
+        requests = batched(filtered({}, filters), "RegistrationTypes", types)
+        config = pagination(page_size)
+        paginator = self._client.get_paginator("describe_registration_type_definitions")
+        key = "RegistrationTypeDefinitions"
+        return _items("DescribeRegistrationTypeDefinitions", paginator, key, requests, config)
+
+    def describe_registration_section_definitions(
+        self,
+        registration_type: str,
+        *,
+        section_paths: Sequence[str] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """DescribeRegistrationSectionDefinitions, every page; yields RegistrationSectionDefinition.
+
+        Section paths are de-duplicated and sent 5 per request.
+        """
+        paths = strings(section_paths, "section_paths")
+        requests = batched({"RegistrationType": registration_type}, "SectionPaths", paths)
+        config = pagination(page_size)
+        paginator = self._client.get_paginator("describe_registration_section_definitions")
+        key = "RegistrationSectionDefinitions"
+        return _items("DescribeRegistrationSectionDefinitions", paginator, key, requests, config)
+
+    def describe_registration_field_definitions(
+        self,
+        registration_type: str,
+        *,
+        section_path: str | None = None,
+        field_paths: Sequence[str] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """DescribeRegistrationFieldDefinitions, every page; yields RegistrationFieldDefinition.
+
+        Field paths are de-duplicated and sent 5 per request.
+        """
+        base: dict[str, Any] = {"RegistrationType": registration_type}
+        if section_path is not None:
+            base["SectionPath"] = section_path
+        requests = batched(base, "FieldPaths", strings(field_paths, "field_paths"))
+        config = pagination(page_size)
+        paginator = self._client.get_paginator("describe_registration_field_definitions")
+        key = "RegistrationFieldDefinitions"
+        return _items("DescribeRegistrationFieldDefinitions", paginator, key, requests, config)
+
+    def put_registration_field_value(
+        self,
+        registration_id: str,
+        field_path: str,
+        *,
+        select_choices: Sequence[str] | None = None,
+        text_value: str | None = None,
+        attachment_id: str | None = None,
+    ) -> dict[str, Any]:
+        """PutRegistrationFieldValue; returns PutRegistrationFieldValueResult.
+
+        Exactly one of ``select_choices`` (sent as given, even empty), ``text_value``
+        and ``attachment_id``, else :class:`InvalidArgument` before any request (the
+        API reference documents no combination; one value per field is inferred).
+        """
+        params: dict[str, Any] = {
+            "RegistrationId": check_registration_id(registration_id),
+            "FieldPath": field_path,
+        }
+        given = {
+            name: value
+            for name, value in (
+                ("select_choices", select_choices),
+                ("text_value", text_value),
+                ("attachment_id", attachment_id),
+            )
+            if value is not None
+        }
+        if len(given) != 1:
+            found = " and ".join(given) or "none"
+            raise InvalidArgument(
+                "put_registration_field_value takes exactly one of select_choices, "
+                f"text_value and attachment_id; got {found}"
+            )
+        if select_choices is not None:
+            params["SelectChoices"] = strings(select_choices, "select_choices", unique=False)
+        elif text_value is not None:
+            params["TextValue"] = text_value
+        else:
+            params["RegistrationAttachmentId"] = check_resource_id(
+                attachment_id, "RegistrationAttachmentId"
+            )
+        with translate_errors("PutRegistrationFieldValue"):
+            return clean(self._client.put_registration_field_value(**params))
+
+    def delete_registration_field_value(
+        self, registration_id: str, field_path: str
+    ) -> dict[str, Any]:
+        """DeleteRegistrationFieldValue; returns DeleteRegistrationFieldValueResult."""
+        reg_id = check_registration_id(registration_id)
+        with translate_errors("DeleteRegistrationFieldValue"):
+            return clean(
+                self._client.delete_registration_field_value(
+                    RegistrationId=reg_id, FieldPath=field_path
+                )
+            )
+
+    def describe_registration_field_values(
+        self,
+        registration_id: str,
+        *,
+        version_number: int | None = None,
+        section_path: str | None = None,
+        field_paths: Sequence[str] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """DescribeRegistrationFieldValues, every page; yields RegistrationFieldValueInformation.
+
+        Arguments are checked before any request; field paths go 5 per request.
+        """
+        base: dict[str, Any] = {"RegistrationId": check_registration_id(registration_id)}
+        if version_number is not None:
+            base["VersionNumber"] = checked_version_number(version_number, "VersionNumber")
+        if section_path is not None:
+            base["SectionPath"] = section_path
+        requests = batched(base, "FieldPaths", strings(field_paths, "field_paths"))
+        config = pagination(page_size)
+        paginator = self._client.get_paginator("describe_registration_field_values")
+        key = "RegistrationFieldValues"
+        return _items("DescribeRegistrationFieldValues", paginator, key, requests, config)
+
+    def create_registration_attachment(
+        self,
+        *,
+        attachment_body: bytes | None = None,
+        attachment_url: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        client_token: str | None = None,
+    ) -> dict[str, Any]:
+        """CreateRegistrationAttachment; returns CreateRegistrationAttachmentResult.
+
+        Exactly one of ``attachment_body`` (1..6990508 bytes, the model's limits)
+        and ``attachment_url``, else :class:`InvalidArgument` before any request
+        (AWS: "Use either AttachmentUrl or AttachmentBody"; both is an error).
+        """
+        if (attachment_body is None) == (attachment_url is None):
+            found = "neither" if attachment_body is None else "both"
+            raise InvalidArgument(
+                "create_registration_attachment takes exactly one of attachment_body and "
+                f"attachment_url; got {found}"
+            )
+        params: dict[str, Any] = {}
+        if attachment_body is not None:
+            params["AttachmentBody"] = checked_body(attachment_body)
+        else:
+            params["AttachmentUrl"] = attachment_url
+        params |= tags_and_token(tags, client_token)
+        with translate_errors("CreateRegistrationAttachment"):
+            return clean(self._client.create_registration_attachment(**params))
+
+    def delete_registration_attachment(self, attachment_id: str) -> dict[str, Any]:
+        """DeleteRegistrationAttachment; returns DeleteRegistrationAttachmentResult."""
+        att_id = check_resource_id(attachment_id, "RegistrationAttachmentId")
+        with translate_errors("DeleteRegistrationAttachment"):
+            return clean(
+                self._client.delete_registration_attachment(RegistrationAttachmentId=att_id)
+            )
+
+    def describe_registration_attachments(
+        self,
+        *,
+        attachment_ids: Sequence[str] = (),
+        filters: Sequence[Filter] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """DescribeRegistrationAttachments, every page; yields RegistrationAttachmentsInformation.
+
+        Ids are checked before any request, de-duplicated, and sent 5 per request.
+        """
+        checked = strings(attachment_ids, "attachment_ids")
+        ids = [check_resource_id(v, "RegistrationAttachmentIds") for v in checked]
+        requests = batched(filtered({}, filters), "RegistrationAttachmentIds", ids)
+        config = pagination(page_size)
+        paginator = self._client.get_paginator("describe_registration_attachments")
+        key = "RegistrationAttachments"
+        return _items("DescribeRegistrationAttachments", paginator, key, requests, config)
+
+    def create_registration_association(
+        self, registration_id: str, resource_id: str
+    ) -> dict[str, Any]:
+        """CreateRegistrationAssociation; returns CreateRegistrationAssociationResult."""
+        reg_id = check_registration_id(registration_id)
+        res_id = check_resource_id(resource_id, "ResourceId")
+        with translate_errors("CreateRegistrationAssociation"):
+            return clean(
+                self._client.create_registration_association(
+                    RegistrationId=reg_id, ResourceId=res_id
+                )
+            )
+
+    def list_registration_associations(
+        self,
+        registration_id: str,
+        *,
+        filters: Sequence[Filter] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """ListRegistrationAssociations, every page; yields RegistrationAssociationMetadata."""
+        base = filtered({"RegistrationId": check_registration_id(registration_id)}, filters)
+        config = pagination(page_size)
+        paginator = self._client.get_paginator("list_registration_associations")
+        key = "RegistrationAssociations"
+        return _items("ListRegistrationAssociations", paginator, key, [base], config)
 
     # -- internals -------------------------------------------------------
 
@@ -359,77 +568,9 @@ def _items(
             if page is None:
                 break
             for item in page.get(key) or ():
-                yield _clean(item)
+                yield clean(item)
 
 
 def _unregister(events: Any, handlers: list[tuple[str, str]], handler: Any) -> None:
     for event, unique_id in handlers:
         events.unregister(event, handler, unique_id=unique_id)
-
-
-def _ids(values: Sequence[str]) -> list[str]:
-    if isinstance(values, str | bytes):
-        raise InvalidArgumentType("registration_ids must be a sequence of ids, not a single string")
-    return [check_registration_id(v, "RegistrationIds") for v in values]
-
-
-def _version_numbers(values: Sequence[int]) -> list[int]:
-    if isinstance(values, str | bytes):
-        raise InvalidArgumentType("version_numbers must be a sequence of integers")
-    out = []
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int):
-            _invalid("VersionNumbers", f"{value!r} is not an integer")
-        if not VERSION_MIN <= value <= VERSION_MAX:
-            _invalid("VersionNumbers", f"{value} is outside {VERSION_MIN}..{VERSION_MAX}")
-        out.append(value)
-    return out
-
-
-def _filters(filters: Sequence[Filter]) -> list[dict[str, Any]]:
-    if isinstance(filters, Mapping | str | bytes):
-        raise InvalidArgument("filters must be a sequence of {'Name': ..., 'Values': [...]}")
-    out = []
-    for f in filters:
-        if not isinstance(f, Mapping):
-            raise InvalidArgument(f"each filter must be a mapping, got {f!r}")
-        out.append(
-            {k: list(v) if k == "Values" and not isinstance(v, str) else v for k, v in f.items()}
-        )
-    return out
-
-
-def _pagination(page_size: int | None) -> dict[str, int]:
-    if page_size is None:
-        return {}
-    if isinstance(page_size, bool) or not isinstance(page_size, int):
-        _invalid("MaxResults", f"page_size {page_size!r} is not an integer")
-    if not _PAGE_MIN <= page_size <= _PAGE_MAX:
-        _invalid("MaxResults", f"page_size {page_size} is outside {_PAGE_MIN}..{_PAGE_MAX}")
-    return {"PageSize": page_size}
-
-
-def _invalid(field: str, message: str) -> NoReturn:
-    raise ApiValidationError(message, reason="INVALID_PARAMETER", fields=[(field, message)])
-
-
-def _batches(values: list[T]) -> Iterator[list[T]]:
-    for start in range(0, len(values), BATCH_SIZE):
-        yield values[start : start + BATCH_SIZE]
-
-
-def _clean(response: Any) -> dict[str, Any]:
-    """A copy of ``response`` without ``ResponseMetadata``, every datetime in UTC."""
-    return {k: _utc(v) for k, v in response.items() if k != "ResponseMetadata"}
-
-
-def _utc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # botocore never returns these; its wire times are UTC
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-    if isinstance(value, Mapping):
-        return {k: _utc(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_utc(v) for v in value]
-    return value

@@ -8,11 +8,13 @@ import click
 
 from registration_fsm.cli.audit import audit
 from registration_fsm.cli.aws import show, sync, wait
+from registration_fsm.cli.catalog import catalog
 from registration_fsm.cli.commands import create, create_version, delete, discard, submit
 from registration_fsm.cli.demo import demo
 from registration_fsm.cli.diagram import diagram
 from registration_fsm.cli.emulator import emulator
 from registration_fsm.cli.follow import follow
+from registration_fsm.cli.form import associate, attach, form
 from registration_fsm.errors import RegistrationError
 
 
@@ -24,7 +26,7 @@ def cli() -> None:
 
 for command in (
     demo, emulator, sync, show, wait, create, submit, create_version, discard, delete, diagram,
-    audit, follow,
+    audit, follow, catalog, form, attach, associate,
 ):  # fmt: skip
     cli.add_command(command)
 

@@ -15,6 +15,7 @@ import click
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+    from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
     from registration_fsm.sync import Synchronizer
 
 from registration_fsm.cli.output import (
@@ -34,6 +35,8 @@ from registration_fsm.pacing import Pacer
 from registration_fsm.quotas import Quotas
 
 DEFAULT_STORE = "registration-fsm.db"
+#: The environment variable --store reads.
+STORE_ENV = "REGISTRATION_FSM_STORE"
 #: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as a shell reports it.
 INTERRUPTED = 130
 
@@ -46,6 +49,27 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     :func:`make_synchronizer` through the click context, so a command passes them on
     without naming them.
     """
+
+    @connection_options
+    @click.option(
+        "--store",
+        "store_path",
+        default=DEFAULT_STORE,
+        show_default=True,
+        envvar=STORE_ENV,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="SQLite file holding the local state.",
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`api_options` without --store, for commands that keep no local state
+    (read them with :func:`make_api`)."""
 
     @click.option(
         "--endpoint-url",
@@ -70,15 +94,6 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     @quota_options
     @account_option
-    @click.option(
-        "--store",
-        "store_path",
-        default=DEFAULT_STORE,
-        show_default=True,
-        envvar="REGISTRATION_FSM_STORE",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="SQLite file holding the local state.",
-    )
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return command(*args, **kwargs)
@@ -103,12 +118,36 @@ def make_synchronizer(
     Requests are paced by ``quotas`` for ``account`` (default: what the command's
     --quota, --quota-file and --account say).
     """
-    from registration_fsm import Boto3RegistrationApi, SQLiteStore, Synchronizer
+    from registration_fsm import SQLiteStore, Synchronizer
+
+    api = make_api(
+        endpoint_url, region, profile, connect_timeout, read_timeout, quotas=quotas, account=account
+    )
+    return Synchronizer(api, SQLiteStore(store_path), policy=policy)
+
+
+def make_api(
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    connect_timeout: float,
+    read_timeout: float,
+    *,
+    quotas: Quotas | None = None,
+    account: str | None = None,
+) -> Boto3RegistrationApi:
+    """A paced Boto3RegistrationApi (for :func:`make_synchronizer`, and the commands of
+    :func:`connection_options`).
+
+    Requests are paced by ``quotas`` for ``account`` (default: what the command's
+    --quota, --quota-file and --account say).
+    """
+    from registration_fsm import Boto3RegistrationApi
 
     if quotas is None:
         quotas = current_quotas()
         account = account if account is not None else current_account()
-    api = Boto3RegistrationApi.from_config(
+    return Boto3RegistrationApi.from_config(
         profile=profile,
         region=region,
         endpoint_url=endpoint_url,
@@ -117,7 +156,6 @@ def make_synchronizer(
         quotas=quotas,
         account=account,
     )
-    return Synchronizer(api, SQLiteStore(store_path), policy=policy)
 
 
 def eta_text(seconds: float) -> str:

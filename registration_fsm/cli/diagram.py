@@ -1,7 +1,10 @@
 """``registration-fsm diagram``: the lifecycle as Mermaid, DOT, SVG or PNG.
 
-``--highlight FILE`` marks a version's status and the path its history took. The
-file (``-`` for standard input) holds JSON in one of the API's shapes:
+``--level version`` (default) draws the version statuses, ``--level registration``
+the registration statuses (the registration's own edges and the changes the
+version edges make). ``--highlight FILE`` marks a version's status and the path its
+history took (at ``--level registration``: a registration's status). The file
+(``-`` for standard input) holds JSON in one of the API's shapes:
 
 - a registration as ``registration-fsm show --json`` prints it:
   ``{"Registration": RegistrationInformation, "RegistrationVersions": [...]}``
@@ -28,10 +31,13 @@ import click
 from registration_fsm.errors import InvalidApiData
 
 if TYPE_CHECKING:
+    from registration_fsm.diagrams.model import Level
     from registration_fsm.domain.registration import Registration
     from registration_fsm.domain.version import RegistrationVersion
 
 FORMATS = ("mermaid", "dot", "svg", "png")
+#: The lifecycles ``--level`` chooses between (registration_fsm.diagrams.model.LEVELS).
+LEVELS: tuple[Level, ...] = ("version", "registration")
 BINARY_FORMATS = ("svg", "png")
 #: The format an --output file's suffix implies when --format is not given.
 SUFFIX_FORMATS = {
@@ -75,6 +81,13 @@ SUFFIX_FORMATS = {
 )
 @click.option("--show-initiator", is_flag=True, help="Mark customer and AWS edges.")
 @click.option("--show-inferred", is_flag=True, help="Mark edges AWS does not document.")
+@click.option(
+    "--level",
+    type=click.Choice(LEVELS),
+    default="version",
+    show_default=True,
+    help="The version statuses, or the registration statuses.",
+)
 def diagram(
     fmt: str | None,
     output: Path | None,
@@ -82,9 +95,12 @@ def diagram(
     show_guards: bool,
     show_initiator: bool,
     show_inferred: bool,
+    level: Level,
 ) -> None:
-    """Draw the registration-version lifecycle (optionally one version's path through it)."""
+    """Draw the registration-version lifecycle (optionally one version's path through it),
+    or with --level registration the registration statuses."""
     from registration_fsm.diagrams import render, to_dot, to_mermaid
+    from registration_fsm.domain.registration import Registration
 
     implied = SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
     if output is not None and output.suffix and implied is None:
@@ -104,6 +120,16 @@ def diagram(
             f"refusing to write {fmt.upper()} to a terminal; use --output FILE or redirect stdout"
         )
     highlight = None if highlight_file is None else load_highlight(highlight_file)
+    if (
+        level == "registration"
+        and highlight is not None
+        and not isinstance(highlight, Registration)
+    ):
+        raise click.BadParameter(
+            "--level registration highlights a registration (registration-fsm show ID --json), "
+            "not a version",
+            param_hint="--highlight",
+        )
     if fmt in BINARY_FORMATS:
         data = render(
             "png" if fmt == "png" else "svg",
@@ -111,6 +137,7 @@ def diagram(
             show_initiator=show_initiator,
             show_inferred=show_inferred,
             highlight=highlight,
+            level=level,
         )
     else:
         to_text = to_mermaid if fmt == "mermaid" else to_dot
@@ -119,6 +146,7 @@ def diagram(
             show_initiator=show_initiator,
             show_inferred=show_inferred,
             highlight=highlight,
+            level=level,
         )
         data = text.encode("utf-8")
     if output is None:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from registration_fsm.cli.output import to_json
 from registration_fsm.cli.quota_options import current_quotas, quota_options, quotas_named
-from registration_fsm.errors import InvalidArgument
+from registration_fsm.errors import InvalidApiData, InvalidArgument, InvalidArgumentType
+
+if TYPE_CHECKING:
+    from registration_fsm.domain.forms import Catalog
+
+#: The environment variable --catalog reads (the emulator's own ENV_CATALOG; not imported
+#: from it, so that the CLI starts without loading the emulator).
+CATALOG_ENV = "REGISTRATION_FSM_CATALOG"
 
 
 @click.group(
@@ -32,6 +40,9 @@ from registration_fsm.errors import InvalidArgument
               help="Append each status-change event to this JSON Lines file.")  # fmt: skip
 @click.option("--events-url", default=None, metavar="URL",
               help="POST each status-change event (JSON) to this http(s) URL.")  # fmt: skip
+@click.option("--catalog", "catalog_name", default=None, metavar="FILE|none", envvar=CATALOG_ENV,
+              help="The registration forms to serve: a catalogue file (see `catalog capture`), "
+              "or none (any type, no form checks). Default: the shipped catalogue.")  # fmt: skip
 @click.pass_context
 def emulator(
     ctx: click.Context,
@@ -45,6 +56,7 @@ def emulator(
     no_quotas: bool,
     events_file: Path | None,
     events_url: str | None,
+    catalog_name: str | None,
 ) -> None:
     """Serve the emulator over AWS JSON 1.0 until Ctrl-C (prints its URL).
 
@@ -54,12 +66,15 @@ def emulator(
     excess request gets ThrottlingException) unless --no-quotas. Every status
     change emits a "Registration Status Change" event (source aws.sms-voice, in
     EventBridge's envelope) to --events-file and/or --events-url; a sink that fails
-    is logged, never seen by the API's caller.
+    is logged, never seen by the API's caller. The registration forms served are
+    --catalog's (else REGISTRATION_FSM_CATALOG's, else the shipped catalogue); a file
+    that cannot be used is refused before anything is served.
     """  # fmt: skip
     if ctx.invoked_subcommand is not None:
         return
     if no_quotas and quotas_named():
         raise click.UsageError("--no-quotas contradicts --quota / --quota-file: give one")
+    catalog = _catalog(ctx, catalog_name)  # first: a refused option leaves no events file
     from registration_fsm import EmulatedRegistrationApi, Faults, run_forever
     from registration_fsm.emulator.events import HttpPostSink, JsonLinesSink
 
@@ -76,8 +91,26 @@ def emulator(
             raise click.BadParameter(str(err), param_hint="--events-file") from None
     faults = Faults(seed=seed or 0, latency=latency, throttle_rate=throttle_rate,
                     error_rate=error_rate, drop_rate=drop_rate)  # fmt: skip
-    api = EmulatedRegistrationApi(seed=seed, quotas=None if no_quotas else current_quotas())
+    api = EmulatedRegistrationApi(
+        seed=seed, quotas=None if no_quotas else current_quotas(), catalog=catalog
+    )
     run_forever(host, port, faults=faults, api=api, events_file=events_file, events_url=events_url)
+
+
+def _catalog(ctx: click.Context, name: str | None) -> Catalog | None:
+    """--catalog's catalogue (None: no forms); a file that cannot be used is a usage error."""
+    from registration_fsm.domain.forms import Catalog
+
+    if name is None:
+        return Catalog.builtin()
+    if name.strip().lower() == "none":
+        return None
+    try:
+        return Catalog.load(name)
+    except (InvalidArgument, InvalidArgumentType, InvalidApiData) as err:
+        source = ctx.get_parameter_source("catalog_name")
+        hint = CATALOG_ENV if source is ParameterSource.ENVIRONMENT else "--catalog"
+        raise click.BadParameter(str(err), param_hint=hint) from None
 
 
 @emulator.command(short_help="Apply an AWS-side trigger on a served emulator.")

@@ -11,14 +11,28 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from registration_fsm.diagrams.mermaid import to_mermaid
-from registration_fsm.diagrams.table import to_markdown_table, to_quota_table
+from registration_fsm.diagrams.table import (
+    to_markdown_table,
+    to_quota_table,
+    to_registration_table,
+    to_status_rules_table,
+)
 from registration_fsm.errors import InvalidArgument
 
+
+def _mermaid(**options: Any) -> str:
+    return f"```mermaid\n{to_mermaid(**options).rstrip()}\n```"
+
+
 GENERATORS: Mapping[str, Callable[[], str]] = {
-    "lifecycle-mermaid": lambda: f"```mermaid\n{to_mermaid(show_inferred=True).rstrip()}\n```",
+    "lifecycle-mermaid": lambda: _mermaid(show_inferred=True),
     "lifecycle-table": to_markdown_table,
+    "registration-mermaid": lambda: _mermaid(show_inferred=True, level="registration"),
+    "registration-table": to_registration_table,
+    "registration-status-rules": to_status_rules_table,
     "quota-table": to_quota_table,
 }
 

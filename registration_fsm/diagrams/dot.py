@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from registration_fsm.diagrams.mermaid import edge_label
-from registration_fsm.diagrams.model import DiagramModel, DrawnEdge, State, build_model
+from registration_fsm.diagrams.model import DiagramModel, DrawnEdge, Level, State, build_model
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, Initiator, LifecyclePolicy
 
 if TYPE_CHECKING:
@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 #: The start pseudo-state's node id.
 START = "__start__"
+#: The graph's name, by level.
+GRAPH_NAMES = {
+    "version": "registration_version_lifecycle",
+    "registration": "registration_lifecycle",
+}
 INITIATOR_COLOR = {Initiator.CUSTOMER: "#1f6fb4", Initiator.AWS: "#d9730d"}
 PATH_COLOR = "#b71c1c"
 
@@ -35,10 +40,11 @@ def _attrs(**values: str | None) -> str:
 
 def _node(state: State) -> str:
     fill = "#ffd54f" if state.current else "#fff3c4" if state.visited else None
+    style = "rounded,filled" if fill else "rounded,dashed" if state.pseudo else None
     return f"  {quote(state.id)}" + _attrs(
         label=state.label,
         peripheries="2" if state.terminal else None,
-        style="rounded,filled" if fill else None,
+        style=style,
         fillcolor=fill,
         penwidth="3" if state.current else None,
         color="#e65100" if state.current else None,
@@ -89,7 +95,7 @@ def render_model(
     """DOT text for a :class:`DiagramModel`."""
     ids = {s.status: s.id for s in model.states}
     lines = [
-        "digraph registration_version_lifecycle {",
+        f"digraph {GRAPH_NAMES[model.level]} {{",
         "  graph"
         + _attrs(rankdir="TB", label=_legend(show_initiator, show_inferred), labelloc="b"),
         '  node [shape="box", style="rounded", fontname="Helvetica"]',
@@ -109,10 +115,11 @@ def to_dot(
     show_inferred: bool = False,
     highlight: Highlight = None,
     policy: LifecyclePolicy = DEFAULT_POLICY,
+    level: Level = "version",
 ) -> str:
     """The lifecycle as Graphviz DOT text; options as for :func:`to_mermaid`."""
     return render_model(
-        build_model(highlight, policy=policy),
+        build_model(highlight, policy=policy, level=level),
         show_guards=show_guards,
         show_initiator=show_initiator,
         show_inferred=show_inferred,

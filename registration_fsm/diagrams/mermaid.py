@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from registration_fsm.diagrams.model import DiagramModel, DrawnEdge, State, build_model
+from registration_fsm.diagrams.model import DiagramModel, DrawnEdge, Level, State, build_model
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, Initiator, LifecyclePolicy
 
 if TYPE_CHECKING:
@@ -92,17 +92,19 @@ def to_mermaid(
     show_inferred: bool = False,
     highlight: Highlight = None,
     policy: LifecyclePolicy = DEFAULT_POLICY,
+    level: Level = "version",
 ) -> str:
     """The lifecycle as a Mermaid ``stateDiagram-v2``.
 
     ``show_guards`` annotates edges with the checks they pass besides the table
-    (current version, registration open, the ``policy`` for optional edges),
-    ``show_initiator`` marks customer and AWS edges, ``show_inferred`` marks
-    undocumented edges and ``highlight`` (a version, or a registration's current
-    version) marks its status and the path its history took.
+    (current version, registration open, the ``policy`` for optional edges and
+    provisioning), ``show_initiator`` marks customer and AWS edges, ``show_inferred``
+    marks undocumented edges and ``highlight`` (a version, or a registration's current
+    version) marks its status and the path its history took. ``level="registration"``
+    draws the registration statuses instead (``highlight``: a registration).
     """
     return render_model(
-        build_model(highlight, policy=policy),
+        build_model(highlight, policy=policy, level=level),
         show_guards=show_guards,
         show_initiator=show_initiator,
         show_inferred=show_inferred,

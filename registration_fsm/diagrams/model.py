@@ -1,9 +1,13 @@
 """The lifecycle as a small graph model that the Mermaid and DOT writers share.
 
-:func:`build_model` draws each edge of :data:`~registration_fsm.domain.lifecycle.LIFECYCLE`
-as one :class:`DrawnEdge` (the lifecycle's ``Edge``, its checks, whether the policy
-drawn enables it) and each status as one :class:`State`, and optionally marks the
-path a version's history took.
+:func:`build_model` draws, at ``level="version"``, each edge of
+:data:`~registration_fsm.domain.lifecycle.LIFECYCLE` as one :class:`DrawnEdge` (the
+lifecycle's ``Edge``, its checks, whether the policy drawn enables it) and each
+version status as one :class:`State`, and optionally marks the path a version's
+history took. At ``level="registration"`` it draws the registration statuses and
+every change between them (:meth:`Lifecycle.registration_graph`: the lines of
+``REGISTRATION_EDGES`` and the changes the version edges make through the status
+rules), from the same tables.
 """
 
 from __future__ import annotations
@@ -11,26 +15,35 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from registration_fsm.domain.history import STATUS_OF_STAMP
 from registration_fsm.domain.lifecycle import (
     DEFAULT_POLICY,
+    INFO_DOC,
     LIFECYCLE,
     Edge,
     Initiator,
     LifecyclePolicy,
+    Move,
+    RegistrationEdge,
 )
-from registration_fsm.domain.statuses import VersionStatus
-from registration_fsm.errors import InvalidArgumentType
+from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
+from registration_fsm.errors import InvalidArgument, InvalidArgumentType
 
 if TYPE_CHECKING:
     from registration_fsm.domain.registration import Registration
     from registration_fsm.domain.version import RegistrationVersion
 
     Highlight = RegistrationVersion | Registration | None
+
+#: Which lifecycle a diagram draws: the versions' statuses or the registration's.
+Level = Literal["version", "registration"]
+LEVELS: tuple[Level, ...] = ("version", "registration")
+#: The pseudo-state the registration diagram draws "from any other status" edges from.
+ANY_STATUS = "(any)"
 
 
 @attrs.frozen
@@ -50,13 +63,17 @@ class State:
     visited: bool = False
     #: False for a status this library does not know (shown as an extra node).
     known: bool = True
+    #: A stand-in, not a status: "any other status" on the registration diagram.
+    pseudo: bool = False
 
 
 @attrs.frozen
 class DrawnEdge:
-    """One lifecycle :class:`~registration_fsm.Edge` as drawn: ids, checks, path step."""
+    """One lifecycle edge (a version's :class:`~registration_fsm.Edge`, or a registration's
+    :class:`~registration_fsm.domain.lifecycle.RegistrationEdge`) as drawn: ids, checks,
+    path step."""
 
-    edge: Edge
+    edge: Move
     #: The source state's id (None: the start, for the creating edge) and the dest's.
     source: str | None
     dest: str
@@ -85,10 +102,11 @@ class DrawnEdge:
 
 @attrs.frozen
 class DiagramModel:
-    """States (status order) and edges (the lifecycle table's order)."""
+    """States (status order) and edges (the lifecycle table's order), of one ``level``."""
 
     states: tuple[State, ...]
     edges: tuple[DrawnEdge, ...]
+    level: Level = "version"
 
     def state(self, status: str) -> State:
         """The state for a raw status string."""
@@ -182,14 +200,24 @@ def _mark_path(edges: list[DrawnEdge], path: list[str]) -> None:
 
 
 def build_model(
-    highlight: Highlight = None, *, policy: LifecyclePolicy = DEFAULT_POLICY
+    highlight: Highlight = None,
+    *,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
+    level: Level = "version",
 ) -> DiagramModel:
     """The lifecycle as states and edges, marking ``highlight``'s status and path.
 
-    ``highlight`` may be a version or a registration (its current version). A
-    status the library does not know becomes an extra, unconnected state. Edges
-    the ``policy`` leaves off are marked (``enabled`` False).
+    ``level="version"`` (default): ``highlight`` may be a version or a registration
+    (its current version). ``level="registration"``: the registration statuses;
+    ``highlight`` must be a registration (its status is marked; the API keeps no
+    history of registration statuses, so no path). A status the library does not
+    know becomes an extra, unconnected state. Edges the ``policy`` leaves off are
+    marked (``enabled`` False).
     """
+    if level == "registration":
+        return _registration_model(highlight, policy)
+    if level != "version":
+        raise InvalidArgument(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     version = _resolve(highlight)
     edges = _edges(policy)
     initial = str(LIFECYCLE.initial.dest)
@@ -213,12 +241,87 @@ def build_model(
     return DiagramModel(tuple(states), tuple(edges))
 
 
+# -- the registration's statuses ------------------------------------------------
+
+#: How a registration comes to be: CreateRegistration (documented: "created but not
+#: submitted"). Drawn from the start, as the version diagram's ``create`` is.
+CREATED_EDGE = RegistrationEdge(
+    None, "create", RegistrationStatus.CREATED, documented=True, link=INFO_DOC,
+    note="CreateRegistration",
+)  # fmt: skip
+
+
+def registration_checks(edge: RegistrationEdge, policy: LifecyclePolicy) -> tuple[str, ...]:
+    """The checks besides the tables that a registration edge passes, for a diagram."""
+    trigger = LIFECYCLE.triggers[edge.trigger]
+    out: list[str] = []
+    if trigger.follows is not None:
+        on = True in policy.provisioning_choices
+        out += [f"with {trigger.follows}", "provisioning on" if on else "provisioning off"]
+    elif edge.derived and trigger.operation is not None:
+        out.append("current version")
+    if edge.optional:
+        out.append("on by policy" if _enabled(edge, policy) else "off by policy")
+    return tuple(out)
+
+
+def _enabled(edge: RegistrationEdge, policy: LifecyclePolicy) -> bool:
+    reachable = LIFECYCLE.registration_graph(
+        provisions=policy.provisioning_choices, usable=policy.allows
+    )
+    return edge in reachable
+
+
+def _registration_model(highlight: object, policy: LifecyclePolicy) -> DiagramModel:
+    from registration_fsm.domain.registration import Registration
+
+    if highlight is not None and not isinstance(highlight, Registration):
+        raise InvalidArgumentType(
+            f"highlight a Registration (or None) on the registration diagram, got {highlight!r}"
+        )
+    current = None if highlight is None else str(highlight.status)
+    graph = LIFECYCLE.registration_graph()
+    enabled = set(LIFECYCLE.registration_graph(provisions=policy.provisioning_choices,
+                                               usable=policy.allows))  # fmt: skip
+    edges = [DrawnEdge(CREATED_EDGE, None, str(RegistrationStatus.CREATED))]
+    edges += [
+        DrawnEdge(
+            e,
+            ANY_STATUS if e.source is None else str(e.source),
+            str(e.dest),
+            registration_checks(e, policy),
+            e in enabled,
+        )
+        for e in graph
+    ]
+    leaving = {e.source for e in edges if e.source is not None}
+    statuses = [str(s) for s in RegistrationStatus]
+    if current is not None and current not in statuses:
+        statuses.append(current)
+    states: list[State] = []
+    for status in statuses:
+        known = status in RegistrationStatus.__members__
+        sid = status if known else unknown_state_id(status, [s.id for s in states] + statuses)
+        label = status if known else f"{status} (unknown status)"
+        states.append(
+            State(sid, status, label, status == str(RegistrationStatus.CREATED),
+                  known and status not in leaving, status == current, False, known)
+        )  # fmt: skip
+    if any(e.source == ANY_STATUS for e in edges):
+        states.append(State("ANY_STATUS", ANY_STATUS, "any other status", pseudo=True))
+    return DiagramModel(tuple(states), tuple(edges), "registration")
+
+
 __all__ = [
+    "ANY_STATUS",
+    "LEVELS",
     "DiagramModel",
     "DrawnEdge",
+    "Level",
     "State",
     "build_model",
     "checks",
     "history_path",
+    "registration_checks",
     "unknown_state_id",
 ]

@@ -12,7 +12,7 @@ from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LifecyclePolicy
 from registration_fsm.errors import GraphvizNotFound, InvalidArgument, RenderError
 
 if TYPE_CHECKING:
-    from registration_fsm.diagrams.model import Highlight
+    from registration_fsm.diagrams.model import Highlight, Level
 
 Format = Literal["svg", "png"]
 FORMATS: tuple[Format, ...] = ("svg", "png")
@@ -73,6 +73,7 @@ def render(
     highlight: Highlight = None,
     policy: LifecyclePolicy = DEFAULT_POLICY,
     executable: str | None = None,
+    level: Level = "version",
 ) -> bytes:
     """The lifecycle diagram as SVG or PNG bytes (options as for :func:`to_dot`).
 
@@ -85,6 +86,7 @@ def render(
         show_inferred=show_inferred,
         highlight=highlight,
         policy=policy,
+        level=level,
     )
     return render_dot(text, format, executable=executable)
 

@@ -1,105 +1,87 @@
-"""The lifecycle: the one table of edges, and the one object that answers questions about it.
+"""The lifecycle: the tables of edges, and the one object that answers questions about them.
 
-:data:`EDGES` is the only place an edge of the version lifecycle is stated, one
-line each: ``documented(...)`` where an AWS page says so (its link), ``inferred(...)``
-where the edge is read from status descriptions, field names and dates.
-:data:`TRIGGERS` says who fires each trigger, through which API operation, with
-which details. :data:`LIFECYCLE` answers everything else — the destination of a
-trigger (through one shared ``transitions`` machine built from the table), the
-triggers legal from a status, shortest paths, distances, reachability — for the
-aggregate, reconcile, the emulator, the strategies, the stateful machine, the
-diagrams and the docs alike.
+:data:`EDGES` is the only place an edge of the version lifecycle is stated, and
+:data:`REGISTRATION_EDGES` the only place an edge of the registration's own
+lifecycle is (PROVISIONING, COMPLETE, CLOSED, DELETED: what the versions cannot
+tell), one line each: ``documented(...)`` where an AWS page states the transition
+(its link), ``inferred(...)`` where it is read from status descriptions, field names
+and dates (the link is the page read). :data:`TRIGGERS` says who fires each trigger,
+through which API operation, with which details. :data:`LIFECYCLE` answers
+everything else — the destination of a trigger (through one shared ``transitions``
+machine built from the version table), the triggers legal from a status, shortest
+paths, distances, reachability, the registration statuses the versions lead to —
+for the aggregate, reconcile, the emulator, the strategies, the stateful machine,
+the diagrams and the docs alike. :class:`LifecyclePolicy` turns optional edges on,
+and says which registration types pass through PROVISIONING on approval.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import attrs
 
-from registration_fsm.domain.statuses import VersionStatus
+from registration_fsm.domain import walk
+from registration_fsm.domain.edges import (
+    API_REFERENCE,
+    ASSOCIATION_DOC,
+    DELETE_DOC,
+    DISCARD_GUIDE,
+    HISTORY_DOC,
+    INFO_DOC,
+    STATUS_DOC,
+    STATUS_GUIDE,
+    SUBMIT_DOC,
+    USER_GUIDE,
+    Edge,
+    Initiator,
+    Move,
+    RegistrationEdge,
+    Trigger,
+)
+from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
+from registration_fsm.domain.walk import RegistrationState, Step
 from registration_fsm.errors import InvalidArgument, UnknownTrigger
 
 V = VersionStatus
-
-API_REFERENCE = "https://docs.aws.amazon.com/pinpoint/latest/apireference_smsvoicev2"
-STATUS_DOC = f"{API_REFERENCE}/API_RegistrationVersionInformation.html"
-HISTORY_DOC = f"{API_REFERENCE}/API_RegistrationVersionStatusHistory.html"
-DISCARD_GUIDE = "https://docs.aws.amazon.com/sms-voice/latest/userguide/registrations-discard.html"
+R = RegistrationStatus
 
 
-class Initiator(StrEnum):
-    """Who fires a trigger: the customer (an API call, or a step outside it) or AWS."""
-
-    CUSTOMER = "customer"
-    AWS = "aws"
-
-
-@attrs.frozen
-class Trigger:
-    """A named cause of change: who fires it, through which operation, with which details.
-
-    ``details`` are the keyword details it takes (``submit`` takes ``aws_review``);
-    ``conflict_reason`` is the ConflictException ``Reason`` the API gives when it
-    refuses the trigger; ``scope`` is ``"version"`` or ``"registration"``.
-    """
-
-    name: str
-    initiator: Initiator
-    operation: str | None = None
-    details: tuple[str, ...] = ()
-    conflict_reason: str | None = None
-    scope: str = "version"
-
-
-@attrs.frozen(repr=False, cache_hash=True)
-class Edge:
-    """One arrow of the lifecycle: ``source --trigger--> dest`` (``source`` None: a new version).
-
-    Equality and hashing use (source, trigger, dest) only, so
-    ``Edge(V.SUBMITTED, "discard", V.DISCARDED)`` finds the table's edge.
-    ``when`` names a boolean detail that selects this edge over its siblings
-    (``submit`` with ``aws_review``); an ``optional`` edge is refused unless the
-    :class:`LifecyclePolicy` in force enables it.
-    """
-
-    source: VersionStatus | None
-    trigger: str
-    dest: VersionStatus
-    documented: bool = attrs.field(default=False, eq=False)
-    link: str = attrs.field(default="", eq=False)
-    when: str | None = attrs.field(default=None, eq=False)
-    optional: bool = attrs.field(default=False, eq=False)
-    note: str = attrs.field(default="", eq=False)
-
-    def __str__(self) -> str:
-        src = "(new)" if self.source is None else str(self.source)
-        return f"{src} --{self.trigger}--> {self.dest}"
-
-    def __repr__(self) -> str:
-        return f"Edge({self})"
-
-    @property
-    def label(self) -> str:
-        """The trigger, with its ``when`` detail: ``submit (aws_review)``."""
-        return self.trigger if self.when is None else f"{self.trigger} ({self.when})"
-
-
+@overload
 def documented(
     source: VersionStatus | None, trigger: str, dest: VersionStatus, link: str, **extra: Any
-) -> Edge:
-    """An edge an AWS page documents (``link``); ``extra``: ``when``, ``note``."""
-    return Edge(source, trigger, dest, documented=True, link=link, **extra)
+) -> Edge: ...
+@overload
+def documented(
+    source: RegistrationStatus | None,
+    trigger: str,
+    dest: RegistrationStatus,
+    link: str,
+    **extra: Any,
+) -> RegistrationEdge: ...
+def documented(source: Any, trigger: str, dest: Any, link: str, **extra: Any) -> Any:
+    """An edge an AWS page states (``link``); ``extra``: ``when``, ``note``, ``name``."""
+    cls = RegistrationEdge if isinstance(dest, RegistrationStatus) else Edge
+    return cls(source, trigger, dest, documented=True, link=link, **extra)
 
 
-def inferred(source: VersionStatus | None, trigger: str, dest: VersionStatus, **extra: Any) -> Edge:
+@overload
+def inferred(
+    source: VersionStatus | None, trigger: str, dest: VersionStatus, **extra: Any
+) -> Edge: ...
+@overload
+def inferred(
+    source: RegistrationStatus | None, trigger: str, dest: RegistrationStatus, **extra: Any
+) -> RegistrationEdge: ...
+def inferred(source: Any, trigger: str, dest: Any, **extra: Any) -> Any:
     """An edge no AWS page states; ``extra``: ``link`` (the page read), ``when``,
-    ``optional`` (off unless the policy enables it), ``note``."""
-    extra.setdefault("link", STATUS_DOC)
-    return Edge(source, trigger, dest, documented=False, **extra)
+    ``optional`` (off unless the policy enables it), ``name``, ``note``."""
+    registration = isinstance(dest, RegistrationStatus)
+    extra.setdefault("link", INFO_DOC if registration else STATUS_DOC)
+    cls = RegistrationEdge if registration else Edge
+    return cls(source, trigger, dest, documented=False, **extra)
 
 
 C, A = Initiator.CUSTOMER, Initiator.AWS
@@ -122,40 +104,62 @@ TRIGGERS: Mapping[str, Trigger] = {
                 "DISCARD_REGISTRATION_VERSION_NOT_ALLOWED"),
         Trigger("revoke", A),
         Trigger("archive", A),
+        Trigger("provision", A, scope="registration", follows="approve"),
+        Trigger("complete_provisioning", A, scope="registration"),
+        Trigger("close", A, scope="registration"),
         Trigger("delete", C, "DeleteRegistration", (), "RESOURCE_DELETION_NOT_ALLOWED",
                 scope="registration"),
     )
 }  # fmt: skip
 
-_NEW = "CreateRegistration makes version 1, CreateRegistrationVersion version n+1"
+_NEW = "DRAFT: 'the initial status of a registration version after it's created'"
+_SUBMIT = "the operation submits the draft; SUBMITTED: 'your registration has been submitted'"
 _AWS_REVIEW = "AwsReview=true is documented; that it lands in AWS_REVIEWING is inferred"
 _REVIEW = "REVIEWING's meaning is documented; what triggers it is inferred"
 _AUTH = "the status's meaning is documented; its source statuses are inferred"
+_OUTCOME = "both statuses are documented; no page states the step between them"
+_NEWER = "the discard page (SUBMITTED only) predates this status"
 
-#: Every edge of the version lifecycle, one per line. Siblings sharing a trigger
-#: and source: the one with ``when`` first.
+#: Every edge of the version lifecycle, one per line. Siblings sharing a trigger and
+#: source: the one with ``when`` first. Optional edges (off by default) come last.
 # fmt: off
 EDGES: tuple[Edge, ...] = (
     documented(None, "create", V.DRAFT, STATUS_DOC, note=_NEW),
-    inferred(V.DRAFT, "submit", V.AWS_REVIEWING, when="aws_review", note=_AWS_REVIEW),
-    documented(V.DRAFT, "submit", V.SUBMITTED, STATUS_DOC),
+    inferred(V.DRAFT, "submit", V.AWS_REVIEWING, link=SUBMIT_DOC, when="aws_review", note=_AWS_REVIEW),  # noqa: E501
+    documented(V.DRAFT, "submit", V.SUBMITTED, SUBMIT_DOC, note=_SUBMIT),
     inferred(V.SUBMITTED, "begin_review", V.REVIEWING, note=_REVIEW),
     inferred(V.AWS_REVIEWING, "begin_review", V.REVIEWING, note=_REVIEW),
     inferred(V.SUBMITTED, "require_authentication", V.REQUIRES_AUTHENTICATION, note=_AUTH),
     inferred(V.REVIEWING, "require_authentication", V.REQUIRES_AUTHENTICATION, note=_AUTH),
     inferred(V.REQUIRES_AUTHENTICATION, "authenticate", V.REVIEWING, note="email step, outside the API"),  # noqa: E501
     inferred(V.REVIEWING, "require_offline_review", V.REQUIRES_OFFLINE_REVIEW, note="no history field"),  # noqa: E501
-    documented(V.REVIEWING, "approve", V.APPROVED, STATUS_DOC),
+    inferred(V.REVIEWING, "approve", V.APPROVED, note=_OUTCOME),
     inferred(V.REQUIRES_AUTHENTICATION, "approve", V.APPROVED),
     inferred(V.REQUIRES_OFFLINE_REVIEW, "approve", V.APPROVED),
-    documented(V.REVIEWING, "deny", V.DENIED, STATUS_DOC, note="DeniedReasons are filled"),
+    inferred(V.REVIEWING, "deny", V.DENIED, note=_OUTCOME + "; DeniedReasons are filled"),
     inferred(V.AWS_REVIEWING, "deny", V.DENIED, note="AWS's own review fills Feedback"),
     inferred(V.REQUIRES_AUTHENTICATION, "deny", V.DENIED),
     inferred(V.REQUIRES_OFFLINE_REVIEW, "deny", V.DENIED),
-    documented(V.SUBMITTED, "discard", V.DISCARDED, DISCARD_GUIDE),
-    inferred(V.DRAFT, "discard", V.DISCARDED, link=DISCARD_GUIDE, optional=True, note="undocumented"),  # noqa: E501
-    documented(V.APPROVED, "revoke", V.REVOKED, STATUS_DOC, note="the cause is undocumented"),
-    documented(V.APPROVED, "archive", V.ARCHIVED, STATUS_DOC, note="a newer version was approved"),
+    documented(V.SUBMITTED, "discard", V.DISCARDED, DISCARD_GUIDE, note="'only if it's status is Submitted'"),  # noqa: E501
+    documented(V.APPROVED, "revoke", V.REVOKED, STATUS_DOC, note="'your previously approved registration has been revoked'; the cause is undocumented"),  # noqa: E501
+    documented(V.APPROVED, "archive", V.ARCHIVED, STATUS_DOC, note="'moves into this status when a more recently submitted version is approved'"),  # noqa: E501
+    inferred(V.DRAFT, "discard", V.DISCARDED, link=DISCARD_GUIDE, optional=True, name="draft_discard", note="the user guide allows SUBMITTED only; the API reference is silent on DRAFT"),  # noqa: E501
+    inferred(V.SUBMITTED, "deny", V.DENIED, optional=True, name="submitted_deny", note="a denial before the review starts (no ReviewingTimestamp); AWS does not rule it out"),  # noqa: E501
+    inferred(V.AWS_REVIEWING, "require_authentication", V.REQUIRES_AUTHENTICATION, optional=True, name="aws_reviewing_authentication", note="email authentication asked during AWS's own review (AWS_REVIEWING, 2025, is newer than the pages)"),  # noqa: E501
+    inferred(V.AWS_REVIEWING, "discard", V.DISCARDED, link=DISCARD_GUIDE, optional=True, name="aws_reviewing_discard", note="AWS's own review has not reached the carriers; " + _NEWER),  # noqa: E501
+    inferred(V.REQUIRES_AUTHENTICATION, "discard", V.DISCARDED, link=DISCARD_GUIDE, optional=True, name="requires_authentication_discard", note="waiting on the customer's e-mail step, not under review; " + _NEWER),  # noqa: E501
+)
+
+#: Every edge of the registration's own lifecycle, one per line: the statuses the
+#: versions cannot tell. The rest of the registration status follows the versions
+#: (``derive_registration_status``).
+REGISTRATION_EDGES: tuple[RegistrationEdge, ...] = (
+    inferred(R.REVIEWING, "provision", R.PROVISIONING, link=ASSOCIATION_DOC, note="with the approval, when the policy sends the type through PROVISIONING ('automatically provisioned once the registration is approved')"),  # noqa: E501
+    inferred(R.REQUIRES_AUTHENTICATION, "provision", R.PROVISIONING, link=ASSOCIATION_DOC, note="with an approval from REQUIRES_AUTHENTICATION, as above"),  # noqa: E501
+    inferred(R.PROVISIONING, "complete_provisioning", R.COMPLETE, note="PROVISIONING: the origination identity 'is being created'; COMPLETE: it 'has been created'"),  # noqa: E501
+    inferred(R.COMPLETE, "close", R.CLOSED, note="CLOSED: 'the phone number or sender ID has been deleted'; only a complete registration has one to lose"),  # noqa: E501
+    documented(R.CLOSED, "delete", R.DELETED, STATUS_GUIDE, note="CLOSED: you 'must also delete the registration for the number'"),  # noqa: E501
+    inferred(None, "delete", R.DELETED, link=DELETE_DOC, note="DeleteRegistration from any other status; refusals by status are undocumented"),  # noqa: E501
 )
 # fmt: on
 
@@ -178,16 +182,24 @@ def _detail_is_true(name: str) -> Callable[[Any], bool]:
 
 
 class Lifecycle:
-    """Every question about a table of edges (see the module docstring).
+    """Every question about a table of version edges and one of registration edges.
 
     Lookups are built on first use, never at import. Unknown statuses (values AWS
-    adds later) have no edges: every query answers "none" for them.
+    adds later) have no edges: every query answers "none" for them (but
+    ``delete``, which applies from any registration status).
     """
 
-    def __init__(self, edges: Iterable[Edge], triggers: Mapping[str, Trigger]) -> None:
+    def __init__(
+        self,
+        edges: Iterable[Edge],
+        triggers: Mapping[str, Trigger],
+        registration_edges: Iterable[RegistrationEdge] = (),
+    ) -> None:
         self.edges: tuple[Edge, ...] = tuple(edges)
         self.triggers: Mapping[str, Trigger] = dict(triggers)
+        self.registration_edges: tuple[RegistrationEdge, ...] = tuple(registration_edges)
         _check_table(self.edges, self.triggers)
+        _check_registration_table(self.registration_edges, self.triggers)
 
     def __iter__(self) -> Iterator[Edge]:
         return iter(self.edges)
@@ -196,7 +208,7 @@ class Lifecycle:
         return len(self.edges)
 
     def __contains__(self, edge: object) -> bool:
-        return edge in self._by_key
+        return edge in self._by_key or edge in self._registration_by_key
 
     # -- triggers ---------------------------------------------------------
 
@@ -214,8 +226,19 @@ class Lifecycle:
 
     @cached_property
     def aws_triggers(self) -> tuple[str, ...]:
-        """Triggers no API operation fires (AWS's side, or steps outside the API)."""
+        """Version triggers no API operation fires (AWS's side, or steps outside the API)."""
         return tuple(t for t in self.moving_triggers if self.triggers[t].operation is None)
+
+    @cached_property
+    def registration_triggers(self) -> tuple[str, ...]:
+        """Triggers of the registration's own lifecycle, in :data:`TRIGGERS` order."""
+        return tuple(t.name for t in self.triggers.values() if t.scope == "registration")
+
+    @cached_property
+    def registration_aws_triggers(self) -> tuple[str, ...]:
+        """Registration triggers no API operation fires: ``provision`` (only ever with an
+        approval), ``complete_provisioning``, ``close``."""
+        return tuple(t for t in self.registration_triggers if self.triggers[t].operation is None)
 
     # -- one status ---------------------------------------------------------
 
@@ -262,13 +285,140 @@ class Lifecycle:
         return self._by_key.get(Edge(source, trigger, dest))
 
     @cached_property
-    def optional_edges(self) -> frozenset[Edge]:
-        """The edges a :class:`LifecyclePolicy` must enable before they are taken."""
-        return frozenset(e for e in self.edges if e.optional)
+    def optional_edges(self) -> frozenset[Move]:
+        """The edges (of either table) a :class:`LifecyclePolicy` must enable before they
+        are taken."""
+        every: tuple[Move, ...] = (*self.edges, *self.registration_edges)
+        return frozenset(e for e in every if e.optional)
 
     @cached_property
     def _by_key(self) -> Mapping[Edge, Edge]:
         return {e: e for e in self.edges}
+
+    # -- the registration's own edges ---------------------------------------
+
+    @cached_property
+    def _registration_by_key(self) -> Mapping[RegistrationEdge, RegistrationEdge]:
+        return {e: e for e in self.registration_edges}
+
+    @cached_property
+    def _registration_from(self) -> Mapping[RegistrationStatus, tuple[RegistrationEdge, ...]]:
+        return {s: self._registration_edges_from(s) for s in RegistrationStatus}
+
+    def _registration_edges_from(self, status: RegistrationStatus) -> tuple[RegistrationEdge, ...]:
+        own = tuple(e for e in self.registration_edges if e.source == status)
+        taken = {e.trigger for e in own}
+        anywhere = tuple(
+            e
+            for e in self.registration_edges
+            if e.source is None and e.trigger not in taken and e.dest != status
+        )
+        return own + anywhere
+
+    def registration_edges_from(self, status: RegistrationStatus) -> tuple[RegistrationEdge, ...]:
+        """The registration edges that apply from ``status``: its own, then the "any
+        other status" ones whose trigger it has no edge for (an unknown status: those)."""
+        found = self._registration_from.get(status)
+        return self._registration_edges_from(status) if found is None else found
+
+    def registration_allowed(self, status: RegistrationStatus) -> tuple[str, ...]:
+        """The registration triggers that may be fired alone from ``status``."""
+        return tuple(
+            dict.fromkeys(
+                e.trigger
+                for e in self.registration_edges_from(status)
+                if self.triggers[e.trigger].follows is None
+            )
+        )
+
+    def registration_destination(
+        self, status: RegistrationStatus, trigger: str
+    ) -> RegistrationEdge | None:
+        """The registration edge ``trigger`` takes from ``status``, or None."""
+        return next((e for e in self.registration_edges_from(status) if e.trigger == trigger), None)
+
+    def registration_edge(
+        self, source: RegistrationStatus | None, trigger: str, dest: RegistrationStatus
+    ) -> RegistrationEdge | None:
+        """The registration table's line ``source --trigger--> dest`` (source None: any)."""
+        return self._registration_by_key.get(RegistrationEdge(source, trigger, dest))
+
+    def registration_edge_taken(
+        self, source: RegistrationStatus | None, trigger: str, dest: RegistrationStatus
+    ) -> RegistrationEdge | None:
+        """The table's edge a change ``source -> dest`` by ``trigger`` took (its own line, or
+        the "any other status" line), or None."""
+        if source is None:
+            return self.registration_edge(None, trigger, dest)
+        found = self.registration_destination(source, trigger)
+        return found if found is not None and found.dest == dest else None
+
+    def registration_path(
+        self,
+        start: RegistrationStatus,
+        goal: RegistrationStatus,
+        *,
+        usable: Callable[[Move], bool] | None = None,
+    ) -> tuple[RegistrationEdge, ...] | None:
+        """The shortest chain of registration edges from ``start`` to ``goal`` (``()`` at it),
+        leaving out triggers that only come with another (``provision``); or None."""
+        frontier: list[tuple[RegistrationStatus, tuple[RegistrationEdge, ...]]] = [(start, ())]
+        seen = {start}
+        while frontier:
+            following: list[tuple[RegistrationStatus, tuple[RegistrationEdge, ...]]] = []
+            for status, path in frontier:
+                if status == goal:
+                    return path
+                for e in self.registration_edges_from(status):
+                    alone = self.triggers[e.trigger].follows is None
+                    if alone and e.dest not in seen and (usable is None or usable(e)):
+                        seen.add(e.dest)
+                        following.append((e.dest, (*path, e)))
+            frontier = following
+        return None
+
+    # -- the registration, walked without one (registration_fsm.domain.walk) ------
+
+    def registration_moves(
+        self,
+        state: RegistrationState,
+        *,
+        provisions: bool = False,
+        usable: Callable[[Move], bool] | None = None,
+    ) -> tuple[Step, ...]:
+        """Every move a registration in ``state`` can take (see :func:`walk.moves`)."""
+        return walk.moves(self, state, provisions=provisions, usable=usable)
+
+    def registration_plan(
+        self,
+        start: RegistrationState,
+        goal: Move,
+        *,
+        provisions: bool = False,
+        usable: Callable[[Move], bool] | None = None,
+    ) -> tuple[Move, ...] | None:
+        """The shortest chain of moves from ``start`` taking ``goal`` (see :func:`walk.plan`)."""
+        return walk.plan(self, start, goal, provisions=provisions, usable=usable)
+
+    def registration_graph(
+        self,
+        *,
+        provisions: Collection[bool] = (False, True),
+        usable: Callable[[Move], bool] | None = None,
+    ) -> tuple[RegistrationEdge, ...]:
+        """Every change of registration status a new registration can go through: the
+        registration table's edges it reaches and ``derived`` ones (see :func:`walk.graph`)."""
+        return walk.graph(self, provisions=provisions, usable=usable)
+
+    def reachable_registration_edges(
+        self,
+        *,
+        provisions: Collection[bool] = (False, True),
+        usable: Callable[[Move], bool] | None = None,
+    ) -> frozenset[RegistrationEdge]:
+        """The lines of the registration table a new registration can reach."""
+        graph = self.registration_graph(provisions=provisions, usable=usable)
+        return frozenset(e for e in graph if not e.derived)
 
     # -- the destination: the shared transitions machine -------------------
 
@@ -389,13 +539,38 @@ def _check_table(edges: Sequence[Edge], triggers: Mapping[str, Trigger]) -> None
         raise InvalidArgument(f"the table needs exactly one create edge, has {len(creates)}")
     for e in edges:
         trigger = triggers.get(e.trigger)
-        if trigger is None or trigger.scope != "version":
+        if not isinstance(e, Edge) or trigger is None or trigger.scope != "version":
             raise InvalidArgument(f"{e}: {e.trigger!r} is not a version trigger")
         if e in seen:
             raise InvalidArgument(f"{e} is listed twice")
         if e.when is not None and e.when not in trigger.details:
             raise InvalidArgument(f"{e}: when={e.when!r} is not a detail of {e.trigger}")
         seen.add(e)
+
+
+def _check_registration_table(
+    edges: Sequence[RegistrationEdge], triggers: Mapping[str, Trigger]
+) -> None:
+    seen: set[tuple[RegistrationStatus | None, str]] = set()
+    for e in edges:
+        trigger = triggers.get(e.trigger)
+        if (
+            not isinstance(e, RegistrationEdge)
+            or trigger is None
+            or trigger.scope != "registration"
+        ):
+            raise InvalidArgument(f"{e}: {e.trigger!r} is not a registration trigger")
+        if (e.source, e.trigger) in seen:
+            raise InvalidArgument(
+                f"{e}: {e.trigger} from {e.source or 'any status'} is listed twice"
+            )
+        if e.when is not None:
+            raise InvalidArgument(f"{e}: registration edges take no when")
+        seen.add((e.source, e.trigger))
+    for name in {e.trigger for e in edges}:
+        follows = triggers[name].follows
+        if follows is not None and follows not in triggers:
+            raise InvalidArgument(f"{name} follows {follows!r}, which is not a trigger")
 
 
 def _machine_transitions(edges: Sequence[Edge]) -> list[dict[str, Any]]:
@@ -421,43 +596,103 @@ def _machine_transitions(edges: Sequence[Edge]) -> list[dict[str, Any]]:
     return out
 
 
-#: The lifecycle of registration versions: :data:`EDGES` and :data:`TRIGGERS`.
-LIFECYCLE = Lifecycle(EDGES, TRIGGERS)
+#: The lifecycle of registrations and their versions: :data:`EDGES`,
+#: :data:`TRIGGERS` and :data:`REGISTRATION_EDGES`.
+LIFECYCLE = Lifecycle(EDGES, TRIGGERS, REGISTRATION_EDGES)
+
+
+def _provisioning(value: bool | Iterable[str]) -> bool | frozenset[str]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidArgument(
+            f"provisioning must be True, False or a collection of registration types, got {value!r}"
+        )
+    types = frozenset(value)
+    bad = sorted(repr(t) for t in types if not isinstance(t, str) or not t)
+    if bad:
+        raise InvalidArgument(
+            f"provisioning names registration types (strings), got {', '.join(bad)}"
+        )
+    return types
 
 
 @attrs.frozen
 class LifecyclePolicy:
-    """Which optional edges are on. The default: none (only what the table allows outright).
+    """Which optional edges are on, and which registration types an approval provisions.
 
-    ``LifecyclePolicy.allowing(edge, ...)`` turns optional edges on; for the
-    undocumented DRAFT discard, :meth:`allow_draft_discard`. An edge that is not
-    an optional edge of :data:`LIFECYCLE` is refused (:class:`InvalidArgument`).
+    The default: no optional edge, no provisioning (an approval gives COMPLETE at once).
+
+    - ``enabled``: the optional edges on. :meth:`allow` takes edges or their names
+      (``"draft_discard"``, or the edge's text ``"DRAFT --discard--> DISCARDED"``),
+      :meth:`permissive` turns every optional edge on, :meth:`allow_draft_discard`
+      the undocumented DRAFT discard. An edge that is not an optional edge of
+      :data:`LIFECYCLE` is refused (:class:`InvalidArgument`).
+    - ``provisioning``: whether an approval passes through PROVISIONING (AWS: "approved
+      and your origination identity is being created") before COMPLETE: ``True`` for
+      every registration type, a collection of types for those, ``False`` (default)
+      for none. AWS documents that ASSOCIATE_ON_APPROVAL types (sender IDs, short
+      codes) are "automatically provisioned once the registration is approved", not
+      which types those are in an account. :meth:`with_provisioning` returns a copy.
     """
 
-    enabled: frozenset[Edge] = frozenset()
+    enabled: frozenset[Move] = frozenset()
+    provisioning: bool | frozenset[str] = attrs.field(default=False, converter=_provisioning)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.enabled, frozenset):
             raise InvalidArgument(f"enabled must be a frozenset of edges, got {self.enabled!r}")
         for e in self.enabled:
-            found = LIFECYCLE.edge(e.source, e.trigger, e.dest) if isinstance(e, Edge) else None
+            found = _table_edge(e)
             if found is None or not found.optional:
-                optional = "; ".join(str(o) for o in LIFECYCLE if o.optional) or "none"
                 raise InvalidArgument(
-                    f"{e} is not an optional edge of the lifecycle; optional edges: {optional}"
+                    f"{e} is not an optional edge of the lifecycle; optional edges: "
+                    f"{_optional_names()}"
                 )
 
     @classmethod
-    def allowing(cls, *edges: Edge) -> LifecyclePolicy:
+    def allowing(cls, *edges: Move) -> LifecyclePolicy:
         """A policy with these optional edges on."""
         return cls(frozenset(edges))
+
+    @classmethod
+    def allow(
+        cls, *edges: Move | str, provisioning: bool | Iterable[str] = False
+    ) -> LifecyclePolicy:
+        """A policy with these optional edges on, given as edges or by name."""
+        return cls(frozenset(_optional_edge(e) for e in edges), provisioning)
+
+    @classmethod
+    def permissive(cls, *, provisioning: bool | Iterable[str] = False) -> LifecyclePolicy:
+        """Every optional edge on (what an account that shows them all needs)."""
+        return cls(LIFECYCLE.optional_edges, provisioning)
 
     @classmethod
     def allow_draft_discard(cls) -> LifecyclePolicy:
         """DRAFT may be discarded too (the API reference leaves it undocumented)."""
         return cls.allowing(Edge(V.DRAFT, "discard", V.DISCARDED))
 
-    def allows(self, edge: Edge) -> bool:
+    def with_provisioning(self, *registration_types: str) -> LifecyclePolicy:
+        """A copy where approvals of these types (none given: of every type) pass through
+        PROVISIONING."""
+        return attrs.evolve(self, provisioning=frozenset(registration_types) or True)
+
+    def provisions(self, registration_type: str) -> bool:
+        """Whether an approval of a ``registration_type`` registration passes through
+        PROVISIONING."""
+        if isinstance(self.provisioning, bool):
+            return self.provisioning
+        return registration_type in self.provisioning
+
+    @property
+    def provisioning_choices(self) -> frozenset[bool]:
+        """The approval outcomes this policy allows across types: ``{False}``, ``{True}``,
+        or both (some types provision)."""
+        if isinstance(self.provisioning, bool):
+            return frozenset({self.provisioning})
+        return frozenset({False, True}) if self.provisioning else frozenset({False})
+
+    def allows(self, edge: Move) -> bool:
         """Whether ``edge`` may be taken under this policy.
 
         Whether an edge is optional is the table's say: ``Edge(V.DRAFT, "discard",
@@ -476,5 +711,56 @@ class LifecyclePolicy:
         )
 
 
-#: The default policy: every optional edge off.
+def _table_edge(edge: object) -> Move | None:
+    if isinstance(edge, Edge):
+        return LIFECYCLE.edge(edge.source, edge.trigger, edge.dest)
+    if isinstance(edge, RegistrationEdge):
+        return LIFECYCLE.registration_edge(edge.source, edge.trigger, edge.dest)
+    return None
+
+
+def _optional_names() -> str:
+    named = [f"{e.name} ({e})" if e.name else str(e) for e in LIFECYCLE.optional_edges]
+    return "; ".join(sorted(named)) or "none"
+
+
+def _optional_edge(edge: Move | str) -> Move:
+    if not isinstance(edge, str):
+        return edge
+    for e in LIFECYCLE.optional_edges:
+        if edge in (e.name, str(e)):
+            return e
+    raise InvalidArgument(
+        f"no optional edge is called {edge!r}; optional edges: {_optional_names()}"
+    )
+
+
+#: The default policy: every optional edge off, no approval provisions.
 DEFAULT_POLICY = LifecyclePolicy()
+
+__all__ = [
+    "API_REFERENCE",
+    "ASSOCIATION_DOC",
+    "DEFAULT_POLICY",
+    "DELETE_DOC",
+    "DISCARD_GUIDE",
+    "EDGES",
+    "HISTORY_DOC",
+    "INFO_DOC",
+    "LIFECYCLE",
+    "REGISTRATION_EDGES",
+    "STATUS_DOC",
+    "STATUS_GUIDE",
+    "SUBMIT_DOC",
+    "TRIGGERS",
+    "USER_GUIDE",
+    "Edge",
+    "Initiator",
+    "Lifecycle",
+    "LifecyclePolicy",
+    "Move",
+    "RegistrationEdge",
+    "Trigger",
+    "documented",
+    "inferred",
+]

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from registration_fsm.errors import (
     InvalidApiData,
+    InvalidArgument,
     InvalidArgumentType,
     InvalidRegistrationId,
     shown,
@@ -79,6 +80,16 @@ def check_registration_id(value: Any, field: str = "RegistrationId") -> str:
         if len(VALID_IDS) >= 4096:  # a small memo of ids already checked
             VALID_IDS.clear()
         VALID_IDS.add(value)
+    return value
+
+
+def check_resource_id(value: Any, field: str) -> str:
+    """An attachment or resource id (or ARN): the model gives them a registration id's
+    pattern. :class:`InvalidArgumentType` or :class:`InvalidArgument` before any request."""
+    if not isinstance(value, str):
+        raise InvalidArgumentType(f"{field} must be a string, got {shown(value)}")
+    if not REGISTRATION_ID_RE.fullmatch(value):
+        raise InvalidArgument(f"{field} {shown(value)} must be 1-256 characters of [A-Za-z0-9_:/-]")
     return value
 
 

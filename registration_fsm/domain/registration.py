@@ -32,6 +32,7 @@ from registration_fsm.domain.lifecycle import (
     LIFECYCLE,
     Edge,
     LifecyclePolicy,
+    RegistrationEdge,
     Trigger,
 )
 from registration_fsm.domain.statuses import (
@@ -152,11 +153,13 @@ def _request(
 
 @attrs.frozen
 class _Plan:
-    """What a command would do: the version it concerns, the edge, every refusal."""
+    """What a command would do: the version it concerns, the edge (a version's, or the
+    registration's own), every refusal."""
 
     target: RegistrationVersion
     edge: Edge | None
     refusals: list[Refusal]
+    own: RegistrationEdge | None = None
 
 
 @attrs.define(slots=True, eq=True)
@@ -427,22 +430,91 @@ class Registration:
         trigger = request.trigger
         target = self._target(trigger.name, number)
         edge: Edge | None = None
+        own: RegistrationEdge | None = None
         out: list[Refusal] = []
-        if self._status in ENDED_REGISTRATION_STATUSES and not (
-            trigger.name == DELETE and self._status != RegistrationStatus.DELETED
-        ):
-            out.append(Refusal("registration_open", f"registration {self._id} is {self._status}"))
+        if trigger.scope == "registration":
+            own = LIFECYCLE.registration_destination(self._status, trigger.name)
+            out.extend(self._registration_refusals(request, own))
+        else:
+            out.extend(self._status_refusals())
         if trigger.name == CREATE:
             out.extend(self._create_refusals())
         elif trigger.scope == "version":
             edge = LIFECYCLE.destination(target.status, trigger.name, request.details.given)
             out.extend(self._version_refusals(request, target, edge))
+            out.extend(self._provisioning_refusals(request, edge))
         if request.guards:
             ctx = GuardContext(
                 self, target, trigger.name, request.actor, request.reason, request.metadata
             )
             out.extend(evaluate(request.guards, ctx))
-        return _Plan(target, edge, out)
+        return _Plan(target, edge, out, own)
+
+    def _status_refusals(self) -> list[Refusal]:
+        """Refusals of a version's trigger in a registration-level status."""
+        status = self._status
+        if status in ENDED_REGISTRATION_STATUSES:
+            return [Refusal("registration_open", f"registration {self._id} is {status}")]
+        if status == RegistrationStatus.PROVISIONING:
+            allowed = ", ".join(LIFECYCLE.registration_allowed(status))
+            return [
+                Refusal(
+                    "provisioning",
+                    f"registration {self._id} is PROVISIONING: its origination identity is "
+                    f"being created; only {allowed} may happen first",
+                )
+            ]
+        return []
+
+    def _registration_refusals(
+        self, request: _Request, edge: RegistrationEdge | None
+    ) -> list[Refusal]:
+        """Refusals of one of the registration's own triggers (``delete``, ``close``...)."""
+        trigger, status = request.trigger, self._status
+        if status == RegistrationStatus.DELETED:
+            return [Refusal("registration_open", f"registration {self._id} is {status}")]
+        if trigger.follows is not None:
+            return [
+                Refusal(
+                    "lifecycle",
+                    f"{trigger.name} only comes with {trigger.follows} (when the policy's "
+                    "provisioning covers the registration's type); it is never fired alone",
+                )
+            ]
+        if edge is None:
+            allowed = ", ".join(LIFECYCLE.registration_allowed(status)) or "none"
+            return [
+                Refusal(
+                    "lifecycle",
+                    f"registration {self._id} is {status}; {trigger.name} is not allowed "
+                    f"from it (allowed: {allowed})",
+                )
+            ]
+        if not request.policy.allows(edge):
+            return [
+                Refusal(
+                    "policy",
+                    f"{edge} is an optional edge the policy leaves off "
+                    "(LifecyclePolicy.allowing(...) turns it on)",
+                )
+            ]
+        return []
+
+    def _provisioning_refusals(self, request: _Request, edge: Edge | None) -> list[Refusal]:
+        """An approval the policy sends through PROVISIONING needs a ``provision`` edge."""
+        if edge is None or edge.dest != VersionStatus.APPROVED:
+            return []
+        if not request.policy.provisions(self._type):
+            return []
+        if LIFECYCLE.registration_destination(self._status, "provision") is not None:
+            return []
+        return [
+            Refusal(
+                "lifecycle",
+                f"approving would provision, but a {self._status} registration has no "
+                "provision edge",
+            )
+        ]
 
     def _create_refusals(self) -> list[Refusal]:
         current = self.current_version
@@ -624,9 +696,13 @@ class Registration:
         """AWS moves the review offline: REQUIRES_OFFLINE_REVIEW."""
         return self.fire("require_offline_review", clock=clock)
 
-    def approve(self, *, clock: Clock | None = None) -> TransitionEvent:
-        """AWS approves: APPROVED (a previously approved version is ARCHIVED)."""
-        return self.fire("approve", clock=clock)
+    def approve(
+        self, *, clock: Clock | None = None, policy: LifecyclePolicy = DEFAULT_POLICY
+    ) -> TransitionEvent:
+        """AWS approves: APPROVED (a previously approved version is ARCHIVED). When the
+        ``policy`` provisions this type, the registration goes PROVISIONING (a
+        ``provision`` event follows), else COMPLETE."""
+        return self.fire("approve", clock=clock, policy=policy)
 
     def deny(
         self,
@@ -653,6 +729,15 @@ class Registration:
     def archive(self, *, clock: Clock | None = None) -> TransitionEvent:
         """The APPROVED version becomes ARCHIVED (approving a newer one does this itself)."""
         return self.fire("archive", clock=clock)
+
+    def complete_provisioning(self, *, clock: Clock | None = None) -> TransitionEvent:
+        """AWS has created the origination identity: PROVISIONING -> COMPLETE."""
+        return self.fire("complete_provisioning", clock=clock)
+
+    def close(self, *, clock: Clock | None = None) -> TransitionEvent:
+        """The phone number or sender ID was deleted: COMPLETE -> CLOSED (then only
+        ``delete`` is allowed)."""
+        return self.fire("close", clock=clock)
 
     # -- what sync and the emulator need -----------------------------------
 
@@ -687,8 +772,8 @@ class Registration:
             )
         if trigger.name == CREATE:
             return [self._add_version(request, clock, origin)]
-        if trigger.name == DELETE:
-            return [self._mark_deleted(request, clock, origin)]
+        if plan.own is not None:
+            return [self._move_registration(plan.own, request, clock, origin)]
         target, edge = plan.target, plan.edge
         assert edge is not None  # no refusal: the table has the edge
         at = self._time(clock, target.history.latest(), f"{trigger.name} on v{target.number}")
@@ -699,14 +784,20 @@ class Registration:
                  v.status == VersionStatus.APPROVED),
                 None,
             )  # fmt: skip
+        before = self._status
         events = [self._move(target, edge, at, request, origin)]
+        why = f"version {target.number} was approved"
+        cascade = attrs.evolve(request, reason=why, details=_NO_DETAILS)
         if older is not None:
             archive = LIFECYCLE.destination(older.status, "archive")
             assert archive is not None
-            why = f"version {target.number} was approved"
-            cascade = attrs.evolve(request, reason=why, details=_NO_DETAILS)
             events.append(self._move(older, archive, at, cascade, origin))
-        self._refresh_status()
+        provisioning = edge.dest == VersionStatus.APPROVED and request.policy.provisions(self._type)
+        self._refresh_status(provisioning=provisioning)
+        if provisioning and self._status == RegistrationStatus.PROVISIONING:
+            provision = LIFECYCLE.registration_destination(before, "provision")
+            assert provision is not None  # else refused
+            events.append(self._registration_event(provision, before, at, cascade, origin))
         return events
 
     def _move(
@@ -744,17 +835,28 @@ class Registration:
             actor=request.actor, reason=request.reason, metadata=request.metadata, origin=origin
         )
 
-    def _mark_deleted(
-        self, request: _Request, clock: Clock | None, origin: Origin
+    def _move_registration(
+        self, edge: RegistrationEdge, request: _Request, clock: Clock | None, origin: Origin
     ) -> TransitionEvent:
-        at = self._time(clock, self.latest_time, "delete")
-        before, self._status = self._status, RegistrationStatus.DELETED
+        at = self._time(clock, self.latest_time, edge.trigger)
+        before, self._status = self._status, edge.dest
+        return self._registration_event(edge, before, at, request, origin)
+
+    def _registration_event(
+        self,
+        edge: RegistrationEdge,
+        before: RegistrationStatus,
+        at: datetime,
+        request: _Request,
+        origin: Origin,
+    ) -> TransitionEvent:
+        """The registration's own event: ``version_number`` None, its statuses."""
         return TransitionEvent(
             self._id,
             None,
-            DELETE,
+            edge.trigger,
             before,
-            RegistrationStatus.DELETED,
+            edge.dest,
             at,
             origin,
             request.actor,
@@ -792,10 +894,14 @@ class Registration:
                     return self._versions[n]
         return current
 
-    def _refresh_status(self) -> None:
+    def _refresh_status(self, *, provisioning: bool = False) -> None:
         current = self.current_version
         self._status = derive_registration_status(
-            self._status, current.status, current.number, self.approved_version_number is not None
+            self._status,
+            current.status,
+            current.number,
+            self.approved_version_number is not None,
+            provisioning=provisioning,
         )
 
 

@@ -8,8 +8,12 @@ unchanged through ``to_api()``. Iterating the enum yields only the known members
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Self
+from functools import lru_cache
+from typing import NamedTuple, Self
+
+import attrs
 
 #: Longest raw status string accepted for an unknown value.
 MAX_STATUS_LENGTH = 128
@@ -87,9 +91,16 @@ CLOSED_VERSION_STATUSES: frozenset[VersionStatus] = frozenset(
     }
 )
 
-#: Registration statuses after which nothing can change any more.
+#: Registration statuses after which nothing but ``delete`` (CLOSED) or nothing at all
+#: (DELETED) can happen.
 ENDED_REGISTRATION_STATUSES: frozenset[RegistrationStatus] = frozenset(
     {RegistrationStatus.DELETED, RegistrationStatus.CLOSED}
+)
+
+#: Registration statuses the versions cannot explain: entered by the registration's own
+#: triggers (``provision``, ``close``, ``delete``). No version trigger applies in them.
+REGISTRATION_LEVEL_STATUSES: frozenset[RegistrationStatus] = frozenset(
+    {RegistrationStatus.PROVISIONING, RegistrationStatus.CLOSED, RegistrationStatus.DELETED}
 )
 
 R, V = RegistrationStatus, VersionStatus
@@ -105,37 +116,135 @@ MIRRORED: dict[VersionStatus, RegistrationStatus] = {
 }
 
 
+class StatusInputs(NamedTuple):
+    """What a rule of :data:`REGISTRATION_STATUS_RULES` reads."""
+
+    #: The registration status before the change.
+    previous: RegistrationStatus
+    #: The current (latest) version's status after the change.
+    current: VersionStatus
+    #: The current version is version 1.
+    first: bool
+    #: Some version is APPROVED after the change.
+    has_approved: bool
+    #: The change is an approval whose origination identity is being created
+    #: (``LifecyclePolicy.provisioning``).
+    provisioning: bool
+
+
+@attrs.frozen
+class StatusRule:
+    """One row of :data:`REGISTRATION_STATUS_RULES`: when it applies, what it gives, why.
+
+    ``decide`` returns the registration status, or None when the row does not apply.
+    """
+
+    when: str
+    gives: str
+    why: str
+    decide: Callable[[StatusInputs], RegistrationStatus | None] = attrs.field(repr=False)
+
+
+def _mirror(i: StatusInputs) -> RegistrationStatus | None:
+    return MIRRORED.get(i.current) if i.current is not V.REQUIRES_OFFLINE_REVIEW else None
+
+
+#: How the registration status follows a change of the versions: the first row that
+#: applies decides. AWS documents what each status means, not how it follows the
+#: versions (https://docs.aws.amazon.com/pinpoint/latest/apireference_smsvoicev2/API_RegistrationInformation.html):
+#: every row is a choice, listed with its reason in ``docs/lifecycle.md``.
+REGISTRATION_STATUS_RULES: tuple[StatusRule, ...] = (
+    StatusRule(
+        "DELETED or CLOSED before", "unchanged",
+        "versions cannot undo them (CLOSED: the phone number or sender ID was deleted and the "
+        "registration must be deleted too, as documented)",
+        lambda i: i.previous if i.previous in ENDED_REGISTRATION_STATUSES else None,
+    ),
+    StatusRule(
+        "current version in a status the library does not know", "unchanged",
+        "only the API can say",
+        lambda i: i.previous if i.current.is_unknown else None,
+    ),
+    StatusRule(
+        "PROVISIONING before, a version still APPROVED", "PROVISIONING",
+        "the origination identity is still being created; `complete_provisioning` ends it",
+        lambda i: R.PROVISIONING if i.previous is R.PROVISIONING and i.has_approved else None,
+    ),
+    StatusRule(
+        "SUBMITTED, AWS_REVIEWING, REVIEWING, REQUIRES_AUTHENTICATION", "the same name",
+        "the statuses mirror each other (inferred from identical names and meanings)",
+        _mirror,
+    ),
+    StatusRule(
+        "REQUIRES_OFFLINE_REVIEW", "REVIEWING",
+        "RegistrationStatus has no offline-review value: the review goes on",
+        lambda i: R.REVIEWING if i.current is V.REQUIRES_OFFLINE_REVIEW else None,
+    ),
+    StatusRule(
+        "APPROVED by an approval that provisions", "PROVISIONING",
+        "documented meaning: approved, the origination identity being created; which types "
+        "pass through it is AWS-silent: `LifecyclePolicy(provisioning=...)`, off by default",
+        lambda i: R.PROVISIONING if i.current is V.APPROVED and i.provisioning else None,
+    ),
+    StatusRule(
+        "APPROVED", "COMPLETE",
+        "documented meaning: approved, the origination identity created (by default an "
+        "approval does not pass through PROVISIONING)",
+        lambda i: R.COMPLETE if i.current is V.APPROVED else None,
+    ),
+    StatusRule(
+        "DENIED", "REQUIRES_UPDATES",
+        "documented meaning: fix and resubmit, as DENIED says",
+        lambda i: R.REQUIRES_UPDATES if i.current is V.DENIED else None,
+    ),
+    StatusRule(
+        "DRAFT, DISCARDED, REVOKED, ARCHIVED while another version is APPROVED", "COMPLETE",
+        "an approved registration stays in force while a new version is prepared (AWS is silent)",
+        lambda i: R.COMPLETE if i.has_approved else None,
+    ),
+    StatusRule(
+        "DRAFT, version 1", "CREATED",
+        "documented meaning: created, not submitted",
+        lambda i: R.CREATED if i.current is V.DRAFT and i.first else None,
+    ),
+    StatusRule(
+        "DRAFT (version > 1), DISCARDED, REVOKED, ARCHIVED with no approval", "REQUIRES_UPDATES",
+        "something must be fixed and resubmitted (AWS is silent)",
+        lambda _: R.REQUIRES_UPDATES,
+    ),
+)  # fmt: skip
+
+
 def derive_registration_status(
     previous: RegistrationStatus,
     current: VersionStatus,
     current_number: int,
     has_approved: bool,
+    *,
+    provisioning: bool = False,
 ) -> RegistrationStatus:
     """The registration status after a change of its versions: the one place it is derived.
 
-    AWS documents what each registration status means, not how it follows the
-    versions; these choices are listed in ``docs/lifecycle.md``:
-
-    - DELETED and CLOSED are kept: versions cannot undo them.
-    - An unknown version status keeps ``previous`` (the next sync says).
-    - In-flight versions are mirrored (REQUIRES_OFFLINE_REVIEW shows REVIEWING).
-    - APPROVED gives COMPLETE (PROVISIONING is AWS-side only and comes from a sync).
-    - DENIED gives REQUIRES_UPDATES.
-    - Otherwise (DRAFT, DISCARDED, REVOKED, ARCHIVED current): COMPLETE while another
-      version stays APPROVED; else CREATED for a first DRAFT, REQUIRES_UPDATES after
-      a denial, discard or revocation.
+    The first row of :data:`REGISTRATION_STATUS_RULES` that applies decides:
+    DELETED and CLOSED are kept; an unknown version status keeps ``previous``;
+    PROVISIONING is kept while a version is APPROVED; in-flight versions are
+    mirrored (REQUIRES_OFFLINE_REVIEW shows REVIEWING); APPROVED gives
+    PROVISIONING when the approval provisions (``provisioning``), else COMPLETE;
+    DENIED gives REQUIRES_UPDATES; otherwise COMPLETE while another version stays
+    APPROVED, CREATED for a first DRAFT, REQUIRES_UPDATES after a denial, discard
+    or revocation. The registration's own triggers (``provision``,
+    ``complete_provisioning``, ``close``, ``delete``) move it along
+    :data:`~registration_fsm.domain.lifecycle.REGISTRATION_EDGES` instead.
     """
-    if previous in ENDED_REGISTRATION_STATUSES or current.is_unknown:
-        return previous
-    mirrored = MIRRORED.get(current)
-    if mirrored is not None:
-        return mirrored
-    if current is V.APPROVED:
-        return R.COMPLETE
-    if current is V.DENIED:
-        return R.REQUIRES_UPDATES
-    if has_approved:
-        return R.COMPLETE
-    if current is V.DRAFT and current_number == 1:
-        return R.CREATED
-    return R.REQUIRES_UPDATES
+    return _derive(
+        StatusInputs(previous, current, current_number == 1, bool(has_approved), provisioning)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _derive(inputs: StatusInputs) -> RegistrationStatus:
+    for rule in REGISTRATION_STATUS_RULES:
+        found = rule.decide(inputs)
+        if found is not None:
+            return found
+    raise AssertionError("unreachable: the last rule always applies")  # pragma: no cover

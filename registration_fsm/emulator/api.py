@@ -27,8 +27,17 @@ from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LIFECYCLE, LifecyclePolicy
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.statuses import RegistrationStatus as R
 from registration_fsm.domain.version import Clock, read_clock
 from registration_fsm.emulator.events import EventEmitter, EventSink
+from registration_fsm.emulator.form_methods import FormMethods
+from registration_fsm.emulator.forms import (
+    AccountLimits,
+    CatalogSetting,
+    FormDesk,
+    FormRules,
+    resolve_catalog,
+)
 from registration_fsm.emulator.pagination import (
     Pages,
     TokenSigner,
@@ -77,7 +86,7 @@ class _Token:
     result: dict[str, Any]
 
 
-class EmulatedRegistrationApi:
+class EmulatedRegistrationApi(FormMethods):
     """An in-memory ``pinpoint-sms-voice-v2`` registration API (implements RegistrationApi).
 
     Args:
@@ -87,7 +96,8 @@ class EmulatedRegistrationApi:
         seed: seeds the id generator (and the NextToken key) for reproducible runs.
         policy: the optional lifecycle edges in force (default: none, as AWS documents;
             ``LifecyclePolicy.allow_draft_discard()`` lets DiscardRegistrationVersion
-            take a DRAFT).
+            take a DRAFT), and which registration types an approval sends through
+            PROVISIONING (default: none; ``policy.with_provisioning(*types)``).
         keep_deleted: keep deleted registrations visible with status DELETED
             (default: a deleted registration is gone; later requests get NotFound).
         default_page_size: MaxResults when a request omits it (1..100).
@@ -108,6 +118,13 @@ class EmulatedRegistrationApi:
         event_sinks: where the EventBridge "Registration Status Change" event of every
             status change goes (callables given the event; more with
             :meth:`add_event_sink`); see :mod:`registration_fsm.emulator.events`.
+        catalog: the registration types and their forms (default: the environment's
+            ``REGISTRATION_FSM_CATALOG`` — a catalogue file or ``none`` — else the
+            shipped catalogue, :meth:`Catalog.builtin`): a :class:`Catalog`, a file,
+            or None for no forms (any type; nothing checked: more forgiving than AWS).
+            CreateRegistration refuses a type the catalogue lacks.
+        limits: the account's resource quotas (:class:`AccountLimits`).
+        form_rules: the choices where AWS is silent about forms (:class:`FormRules`).
 
     Time for the quotas is the clock's (read once per request while quotas are on),
     or ``time.monotonic`` when no clock is given: a test on a virtual clock that
@@ -131,6 +148,9 @@ class EmulatedRegistrationApi:
         burst: float | None = None,
         sleep: Callable[[float], None] | None = None,
         event_sinks: Iterable[EventSink] = (),
+        catalog: CatalogSetting = FROM_ENVIRONMENT,
+        limits: AccountLimits | None = None,
+        form_rules: FormRules | None = None,
     ) -> None:
         check_options(
             region=region,
@@ -171,6 +191,19 @@ class EmulatedRegistrationApi:
         #: Requests answered ThrottlingException, by operation.
         self.throttled: Counter[str] = Counter()
         self._events = EventEmitter(account=account, region=region, seed=seed, sinks=event_sinks)
+        if limits is not None and not isinstance(limits, AccountLimits):
+            raise InvalidArgumentType(f"limits must be an AccountLimits, got {shown(limits)}")
+        if form_rules is not None and not isinstance(form_rules, FormRules):
+            raise InvalidArgumentType(f"form_rules must be a FormRules, got {shown(form_rules)}")
+        #: The forms: catalogue, field values, attachments, associations, account limits.
+        self.forms = FormDesk(
+            catalog=resolve_catalog(catalog),
+            limits=limits or AccountLimits(),
+            rules=form_rules or FormRules(),
+            arn_base=f"arn:aws:sms-voice:{region}:{account}:",
+            rng=self._rng,
+            pages=self._pages,
+        )
 
     # -- observation ----------------------------------------------------
 
@@ -431,15 +464,21 @@ class EmulatedRegistrationApi:
     ) -> tuple[TransitionEvent, ...]:
         """Apply an AWS-side event (``begin_review``, ``approve``, ``deny``...) now.
 
-        Only triggers no API operation fires (:attr:`Lifecycle.aws_triggers`);
-        ``deny`` takes ``denied_reasons=[{"Reason": ..., "ShortDescription": ...}]``
-        and ``feedback=``. Returns every event applied (approving archives the
-        previously approved version too). Raises :class:`InvalidArgument` for a
+        Only triggers no API operation fires (:attr:`Lifecycle.aws_triggers`, and the
+        registration's own :attr:`Lifecycle.registration_aws_triggers`:
+        ``complete_provisioning`` when its origination identity is created, ``close``
+        when it is deleted); ``deny`` takes ``denied_reasons=[{"Reason": ...,
+        "ShortDescription": ...}]`` and ``feedback=``. Returns every event applied
+        (approving archives the previously approved version too, and when the
+        ``policy`` provisions the registration's type the registration goes
+        PROVISIONING: a ``provision`` event). Raises :class:`InvalidArgument` for a
         customer trigger, :class:`UnknownTrigger`, :class:`UnknownDetail` (for any
         name the trigger does not take, ``version`` or ``clock`` included),
-        :class:`NotFoundError`, or :class:`CommandRefused` (nothing changes).
+        :class:`NotFoundError`, or :class:`CommandRefused` (nothing changes; so is
+        ``provision`` alone).
         """
-        check_advance(trigger)
+        if trigger not in LIFECYCLE.registration_aws_triggers:
+            check_advance(trigger)
         # Only the trigger's own details reach ``fire``: a detail named like one of its
         # parameters (``version``, ``clock``, ``policy``, ``actor``...) must not set it.
         accepted = LIFECYCLE.trigger(trigger).details
@@ -457,10 +496,33 @@ class EmulatedRegistrationApi:
                 self._events.flush()
             return tuple(events)
 
+    def add_origination_identity(
+        self,
+        resource_type: str = "phone-number",
+        *,
+        iso_country_code: str = "US",
+        phone_number: str | None = None,
+        number_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Give the account an origination identity (``phone-number``, ``sender-id`` or
+        ``pool``) that CreateRegistrationAssociation can use; returns its
+        RegistrationAssociationMetadata (``ResourceId``...). A phone number's
+        ``number_type`` (``TOLL_FREE`` by default, ``TEN_DLC``...) is what registration
+        types name it by. The emulator serves no phone-number API: this plays the part
+        of buying a number or a sender ID."""
+        with self._lock:
+            return self.forms.add_identity(
+                resource_type,
+                iso_country_code=iso_country_code,
+                phone_number=phone_number,
+                number_type=number_type,
+            )
+
     # -- handlers (called under the lock, with validated params) ------------
 
     def _create_registration(self, req: Mapping[str, Any]) -> dict[str, Any]:
         reg_type: str = req["RegistrationType"]
+        self.forms.definition(reg_type)  # UNKNOWN_REGISTRATION_TYPE if the catalogue lacks it
         if self.registration_types is not None and reg_type not in self.registration_types:
             message = f"unknown registration type {reg_type!r}"
             raise ApiValidationError(
@@ -484,6 +546,9 @@ class EmulatedRegistrationApi:
                     resource_id=earlier.registration_id,
                 )
             return copy.deepcopy(earlier.result)
+        self.forms.check_new_registration(
+            sum(1 for e in self._entries.values() if e.registration.status is not R.DELETED)
+        )
         now = self._now()
         reg_id = self._new_id()
         reg = Registration.new(reg_id, self.arn_prefix + reg_id, reg_type, clock=now)
@@ -511,12 +576,16 @@ class EmulatedRegistrationApi:
 
     def _create_registration_version(self, req: Mapping[str, Any]) -> dict[str, Any]:
         reg = self._resolve(req["RegistrationId"]).registration
-        event = reg.create_version(clock=self._now())
+        now, previous = self._now(), reg.current_version.number
+        self.forms.check_new_version(now())
+        event = reg.create_version(clock=now)
+        self.forms.version_created(reg, previous, now())
         return self._version_result(reg, event)
 
     def _submit_registration_version(self, req: Mapping[str, Any]) -> dict[str, Any]:
         reg = self._resolve(req["RegistrationId"]).registration
         aws_review = bool(req.get("AwsReview", False))
+        self.forms.check_submit(reg)
         event = reg.submit(aws_review=aws_review, clock=self._now())
         return self._version_result(reg, event, aws_review=aws_review)
 
@@ -527,10 +596,47 @@ class EmulatedRegistrationApi:
 
     def _delete_registration(self, req: Mapping[str, Any]) -> dict[str, Any]:
         reg = self._resolve(req["RegistrationId"]).registration
+        self.forms.check_delete(reg, [e.registration for e in self._entries.values()])
         reg.delete(clock=self._now())
+        self.forms.deleted(reg)
         if not self.keep_deleted:
             del self._entries[reg.id]
         return reg.to_api()
+
+    def _type_definitions(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.type_definitions(req)
+
+    def _section_definitions(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.section_definitions(req)
+
+    def _field_definitions(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.field_definitions(req)
+
+    def _put_field_value(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.put_field_value(self._resolve(req["RegistrationId"]).registration, req)
+
+    def _delete_field_value(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        reg = self._resolve(req["RegistrationId"]).registration
+        return self.forms.delete_field_value(reg, req)
+
+    def _field_values(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.field_values(self._resolve(req["RegistrationId"]).registration, req)
+
+    def _create_attachment(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.create_attachment(req, self._now()())
+
+    def _delete_attachment(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.delete_attachment(req, [e.registration for e in self._entries.values()])
+
+    def _attachments(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.attachments(req)
+
+    def _associate(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        reg = self._resolve(req["RegistrationId"]).registration
+        return self.forms.associate(reg, req, [e.registration for e in self._entries.values()])
+
+    def _associations(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        return self.forms.associations(self._resolve(req["RegistrationId"]).registration, req)
 
     @staticmethod
     def _version_result(
@@ -594,4 +700,15 @@ _HANDLERS: Mapping[str, Callable[[EmulatedRegistrationApi, Mapping[str, Any]], d
     "SubmitRegistrationVersion": EmulatedRegistrationApi._submit_registration_version,
     "DiscardRegistrationVersion": EmulatedRegistrationApi._discard_registration_version,
     "DeleteRegistration": EmulatedRegistrationApi._delete_registration,
+    "DescribeRegistrationTypeDefinitions": EmulatedRegistrationApi._type_definitions,
+    "DescribeRegistrationSectionDefinitions": EmulatedRegistrationApi._section_definitions,
+    "DescribeRegistrationFieldDefinitions": EmulatedRegistrationApi._field_definitions,
+    "PutRegistrationFieldValue": EmulatedRegistrationApi._put_field_value,
+    "DeleteRegistrationFieldValue": EmulatedRegistrationApi._delete_field_value,
+    "DescribeRegistrationFieldValues": EmulatedRegistrationApi._field_values,
+    "CreateRegistrationAttachment": EmulatedRegistrationApi._create_attachment,
+    "DeleteRegistrationAttachment": EmulatedRegistrationApi._delete_attachment,
+    "DescribeRegistrationAttachments": EmulatedRegistrationApi._attachments,
+    "CreateRegistrationAssociation": EmulatedRegistrationApi._associate,
+    "ListRegistrationAssociations": EmulatedRegistrationApi._associations,
 }

@@ -1,14 +1,18 @@
 """Request validation by hand, against the service model's constraints (no botocore).
 
-:data:`SHAPES` copies, shape by shape, the input shapes of the seven lifecycle
-operations from ``pinpoint-sms-voice-v2`` (types, lengths, ranges, patterns,
-enums, required members); a test compares it with the installed botocore model.
-Patterns are matched against the whole value. Unknown request members are
-ignored and ``null`` counts as absent, as AWS JSON servers do.
+:data:`SHAPES` copies, shape by shape, the input shapes of the 18 registration
+operations (:data:`INPUT_SHAPES`) from ``pinpoint-sms-voice-v2`` (types, lengths,
+ranges, patterns, enums, required members); a test compares it with the installed
+botocore model. Patterns are matched against the whole value. Unknown request
+members are ignored and ``null`` counts as absent, as AWS JSON servers do. A blob
+travels as standard, padded base64 text (AWS JSON 1.0); its length limits apply
+to the decoded bytes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Collection, Mapping, Sequence
 from functools import cache
@@ -51,8 +55,15 @@ def _struct(*members: tuple[str, str], required: tuple[str, ...] = ()) -> Shape:
 
 
 _ID = ("RegistrationId", "RegistrationIdOrArn")
+_PAGE = (("NextToken", "NextToken"), ("MaxResults", "MaxResults"))
+_ANY_ID = "[A-Za-z0-9_:/-]+"
 
-#: Every shape reachable from the served operations' inputs, by model name.
+
+def _filter(name_shape: str) -> Shape:
+    return _struct(("Name", name_shape), ("Values", "FilterValueList"), required=("Name", "Values"))
+
+
+#: Every shape reachable from the registration operations' inputs, by model name.
 SHAPES: Mapping[str, Shape] = {
     "CreateRegistrationRequest": _struct(
         ("RegistrationType", "RegistrationType"),
@@ -109,10 +120,103 @@ SHAPES: Mapping[str, Shape] = {
     "PrimitiveBoolean": Shape("boolean"),
     "DiscardRegistrationVersionRequest": _struct(_ID, required=("RegistrationId",)),
     "DeleteRegistrationRequest": _struct(_ID, required=("RegistrationId",)),
+    # -- forms: definitions
+    "DescribeRegistrationTypeDefinitionsRequest": _struct(
+        ("RegistrationTypes", "RegistrationTypeList"),
+        ("Filters", "RegistrationTypeFilterList"),
+        *_PAGE,
+    ),
+    "RegistrationTypeList": Shape("list", 0, 5, member="RegistrationType"),
+    "RegistrationTypeFilterList": Shape("list", 0, 20, member="RegistrationTypeFilter"),
+    "RegistrationTypeFilter": _filter("RegistrationTypeFilterName"),
+    "RegistrationTypeFilterName": Shape(
+        "string",
+        enum=("supported-association-resource-type", "supported-association-iso-country-code"),
+    ),
+    "DescribeRegistrationSectionDefinitionsRequest": _struct(
+        ("RegistrationType", "RegistrationType"),
+        ("SectionPaths", "SectionPathList"),
+        *_PAGE,
+        required=("RegistrationType",),
+    ),
+    "SectionPathList": Shape("list", 0, 5, member="SectionPath"),
+    "SectionPath": _s(1, 100, "[A-Za-z0-9_]+"),
+    "DescribeRegistrationFieldDefinitionsRequest": _struct(
+        ("RegistrationType", "RegistrationType"),
+        ("SectionPath", "SectionPath"),
+        ("FieldPaths", "FieldPathList"),
+        *_PAGE,
+        required=("RegistrationType",),
+    ),
+    "FieldPathList": Shape("list", 0, 5, member="FieldPath"),
+    "FieldPath": _s(1, 100, r"[A-Za-z0-9_\.]+"),
+    # -- forms: values
+    "PutRegistrationFieldValueRequest": _struct(
+        _ID,
+        ("FieldPath", "FieldPath"),
+        ("SelectChoices", "SelectChoiceList"),
+        ("TextValue", "TextValue"),
+        ("RegistrationAttachmentId", "RegistrationAttachmentIdOrArn"),
+        required=("RegistrationId", "FieldPath"),
+    ),
+    "SelectChoiceList": Shape("list", 0, 100, member="SelectChoice"),
+    "SelectChoice": Shape("string", 1, 256),
+    "TextValue": Shape("string", 1, 2048),
+    "RegistrationAttachmentIdOrArn": _s(1, 256, _ANY_ID),
+    "DeleteRegistrationFieldValueRequest": _struct(
+        _ID, ("FieldPath", "FieldPath"), required=("RegistrationId", "FieldPath")
+    ),
+    "DescribeRegistrationFieldValuesRequest": _struct(
+        _ID,
+        ("VersionNumber", "RegistrationVersionNumber"),
+        ("SectionPath", "SectionPath"),
+        ("FieldPaths", "FieldPathList"),
+        *_PAGE,
+        required=("RegistrationId",),
+    ),
+    # -- attachments
+    "CreateRegistrationAttachmentRequest": _struct(
+        ("AttachmentBody", "AttachmentBody"),
+        ("AttachmentUrl", "AttachmentUrl"),
+        ("Tags", "TagList"),
+        ("ClientToken", "ClientToken"),
+    ),
+    "AttachmentBody": Shape("blob", 1, 6_990_508),
+    "AttachmentUrl": _s(1, 2048, r"\S+"),
+    "DeleteRegistrationAttachmentRequest": _struct(
+        ("RegistrationAttachmentId", "RegistrationAttachmentIdOrArn"),
+        required=("RegistrationAttachmentId",),
+    ),
+    "DescribeRegistrationAttachmentsRequest": _struct(
+        ("RegistrationAttachmentIds", "RegistrationAttachmentIdList"),
+        ("Filters", "RegistrationAttachmentFilterList"),
+        *_PAGE,
+    ),
+    # The model's list of attachment ids has RegistrationIdOrArn members (same pattern).
+    "RegistrationAttachmentIdList": Shape("list", 0, 5, member="RegistrationIdOrArn"),
+    "RegistrationAttachmentFilterList": Shape("list", 0, 20, member="RegistrationAttachmentFilter"),
+    "RegistrationAttachmentFilter": _filter("RegistrationAttachmentFilterName"),
+    "RegistrationAttachmentFilterName": Shape("string", enum=("attachment-status",)),
+    # -- associations
+    "CreateRegistrationAssociationRequest": _struct(
+        _ID, ("ResourceId", "ResourceIdOrArn"), required=("RegistrationId", "ResourceId")
+    ),
+    "ResourceIdOrArn": _s(1, 256, _ANY_ID),
+    "ListRegistrationAssociationsRequest": _struct(
+        _ID, ("Filters", "RegistrationAssociationFilterList"), *_PAGE, required=("RegistrationId",)
+    ),
+    "RegistrationAssociationFilterList": Shape(
+        "list", 0, 20, member="RegistrationAssociationFilter"
+    ),
+    "RegistrationAssociationFilter": _filter("RegistrationAssociationFilterName"),
+    "RegistrationAssociationFilterName": Shape(
+        "string", enum=("resource-type", "iso-country-code")
+    ),
 }
 
-#: The operations the emulator serves, and their input shapes.
-OPERATIONS: Mapping[str, str] = {
+#: Every registration operation of the model, and its input shape:
+#: :func:`validate_request` checks a request of any of them.
+INPUT_SHAPES: Mapping[str, str] = {
     "CreateRegistration": "CreateRegistrationRequest",
     "DescribeRegistrations": "DescribeRegistrationsRequest",
     "DescribeRegistrationVersions": "DescribeRegistrationVersionsRequest",
@@ -120,7 +224,22 @@ OPERATIONS: Mapping[str, str] = {
     "SubmitRegistrationVersion": "SubmitRegistrationVersionRequest",
     "DiscardRegistrationVersion": "DiscardRegistrationVersionRequest",
     "DeleteRegistration": "DeleteRegistrationRequest",
+    "DescribeRegistrationTypeDefinitions": "DescribeRegistrationTypeDefinitionsRequest",
+    "DescribeRegistrationSectionDefinitions": "DescribeRegistrationSectionDefinitionsRequest",
+    "DescribeRegistrationFieldDefinitions": "DescribeRegistrationFieldDefinitionsRequest",
+    "PutRegistrationFieldValue": "PutRegistrationFieldValueRequest",
+    "DeleteRegistrationFieldValue": "DeleteRegistrationFieldValueRequest",
+    "DescribeRegistrationFieldValues": "DescribeRegistrationFieldValuesRequest",
+    "CreateRegistrationAttachment": "CreateRegistrationAttachmentRequest",
+    "DeleteRegistrationAttachment": "DeleteRegistrationAttachmentRequest",
+    "DescribeRegistrationAttachments": "DescribeRegistrationAttachmentsRequest",
+    "CreateRegistrationAssociation": "CreateRegistrationAssociationRequest",
+    "ListRegistrationAssociations": "ListRegistrationAssociationsRequest",
 }
+
+#: The operations the emulator serves (all of :data:`INPUT_SHAPES`), and their input
+#: shapes; the HTTP front routes these, and only these.
+OPERATIONS: Mapping[str, str] = INPUT_SHAPES
 
 
 @cache
@@ -164,6 +283,26 @@ def _check(shape_name: str, value: Any, path: str, out: list[_Problem]) -> None:
             out.append((path, f"{value} is not in {shape.min}..{shape.max}", False))
     elif kind == "boolean" and not isinstance(value, bool):
         out.append((path, f"{shown(value)} is not a boolean", False))
+    elif kind == "blob":
+        decoded = decode_blob(value)
+        if decoded is None:
+            out.append((path, f"{shown(value)} is not base64-encoded data", False))
+        else:
+            _check_size(shape, len(decoded), path, "bytes", out)
+
+
+def decode_blob(value: Any) -> bytes | None:
+    """A blob member as it travels in AWS JSON (standard, padded base64 text), decoded.
+
+    None if ``value`` is not such text (not a string, a character outside the
+    alphabet, whitespace, wrong padding).
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):  # ValueError: a character outside ASCII
+        return None
 
 
 def _check_structure(shape: Shape, value: Any, path: str, out: list[_Problem]) -> None:
@@ -203,15 +342,15 @@ def _check_size(shape: Shape, size: int, path: str, unit: str, out: list[_Proble
 def validate_request(operation: str, params: Any) -> None:
     """Check ``params`` against the operation's input shape; raise on the first request error.
 
-    Every problem is listed in the :class:`ApiValidationError`'s ``fields``; its
-    reason is MISSING_PARAMETER when a required member is missing, else
-    INVALID_PARAMETER. Raises :class:`UnknownOperationError` for an operation
-    the emulator does not serve.
+    ``operation`` is any registration operation (:data:`INPUT_SHAPES`), served or
+    not. Every problem is listed in the :class:`ApiValidationError`'s ``fields``;
+    its reason is MISSING_PARAMETER when a required member is missing, else
+    INVALID_PARAMETER. Raises :class:`UnknownOperationError` for any other operation.
     """
-    shape_name = OPERATIONS.get(operation) if isinstance(operation, str) else None
+    shape_name = INPUT_SHAPES.get(operation) if isinstance(operation, str) else None
     if shape_name is None:
         raise UnknownOperationError(
-            f"unknown operation {shown(operation)}; served: {', '.join(OPERATIONS)}",
+            f"unknown operation {shown(operation)}; known: {', '.join(INPUT_SHAPES)}",
             operation=operation if isinstance(operation, str) else None,
         )
     problems: list[_Problem] = []

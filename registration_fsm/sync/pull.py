@@ -361,23 +361,36 @@ class Puller:
             # work) before the API's is: a command saved meanwhile can neither slip
             # between the read and the save nor be overwritten by this older snapshot.
             with self.uow.lock(registration_id):
-                return self.record(self.describe(summary), summary)
+                return self.record(*self.describe(summary))
         except (ApiError, InvalidApiData, StaleWrite) as err:
             _log.warning("sync of %s failed: %s", registration_id, err)
             return err
 
-    def describe(self, summary: Mapping[str, Any]) -> Registration:
-        """The registration as the API shows it now: ``summary`` and its versions."""
-        registration_id = summary["RegistrationId"]
-        versions = list(
-            self.api.describe_registration_versions(registration_id, page_size=self.page_size)
-        )
-        return Registration.from_api(summary, versions)
+    def describe(self, summary: Mapping[str, Any]) -> tuple[Registration, Mapping[str, Any]]:
+        """The registration as the API shows it now: ``summary`` and its versions.
 
-    def describe_again(self, registration_id: str) -> tuple[Registration, dict[str, Any]]:
+        The summary and the versions are two requests, and the registration can move
+        between them: a summary that contradicts the versions (a version number it
+        claims, or a status the status rules do not give) is read again (each retry costs
+        two requests), with the
+        versions, at most :data:`TORN_READ_RETRIES` times; then taken as it is.
+        """
+        registration_id = summary["RegistrationId"]
+        for attempt in range(TORN_READ_RETRIES + 1):
+            if attempt:
+                (summary,) = self.api.describe_registrations(registration_ids=[registration_id])
+            versions = list(
+                self.api.describe_registration_versions(registration_id, page_size=self.page_size)
+            )
+            remote = Registration.from_api(summary, versions)
+            if not _torn(remote):
+                break
+        return remote, summary
+
+    def describe_again(self, registration_id: str) -> tuple[Registration, Mapping[str, Any]]:
         """The registration and its summary, both read afresh from the API."""
         (summary,) = self.api.describe_registrations(registration_ids=[registration_id])
-        return self.describe(summary), summary
+        return self.describe(summary)
 
     def record(
         self,
@@ -480,6 +493,25 @@ def _current(stored: StoredRegistration | None, summary: Mapping[str, Any]) -> b
     if stored.summary is not None:
         return stored.summary == summary
     return stored.registration.to_api() == summary
+
+
+#: How many times :meth:`Puller.describe` reads a registration again whose summary
+#: contradicts its versions (read a moment later) before taking it as it is.
+TORN_READ_RETRIES = 2
+
+
+def _torn(remote: Registration) -> bool:
+    """The summary contradicts the versions: read apart while the registration moved."""
+    if any(a.field == "CurrentVersionNumber" for a in remote.anomalies):
+        return True
+    current = remote.current_version
+    derived = derive_registration_status(
+        remote.status,
+        current.status,
+        current.number,
+        remote.approved_version_number is not None,
+    )
+    return derived != remote.status
 
 
 def _not_before(clock: Clock | None, registration: Registration) -> Clock:

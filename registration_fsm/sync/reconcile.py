@@ -1,9 +1,11 @@
 """Reconcile: explain the difference between a local and a remote registration as events.
 
 The API is authoritative: the remote state is adopted as it is. What changed is
-told as TransitionEvents along legal lifecycle paths, with the remote history's
-timestamps; a change no legal path explains becomes one ``remote_change`` event
-carrying an anomaly. Nothing is ever dropped silently.
+told as TransitionEvents along legal lifecycle paths — the versions' with the remote
+history's timestamps, then the registration's own (``provision``,
+``complete_provisioning``, ``close``, ``delete``) — optional edges included, whatever
+the local policy allows; a change no legal path explains becomes one
+``remote_change`` event carrying an anomaly. Nothing is ever dropped silently.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ import attrs
 
 from registration_fsm.domain.events import Origin, TransitionEvent
 from registration_fsm.domain.history import RANK, STATUS_OF_STAMP
-from registration_fsm.domain.lifecycle import LIFECYCLE, Edge
-from registration_fsm.domain.registration import DELETE, Registration
-from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
+from registration_fsm.domain.lifecycle import LIFECYCLE, Edge, RegistrationEdge
+from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.statuses import (
+    RegistrationStatus,
+    VersionStatus,
+    derive_registration_status,
+)
 from registration_fsm.domain.version import RegistrationVersion
 
 #: The trigger of an event that applies a remote change no legal path explains.
@@ -53,8 +59,13 @@ def registration_difference(
 ) -> Difference:
     """Events (version by version, oldest first) and anomalies from ``local`` to ``remote``.
 
-    A registration the API reports DELETED gets a ``delete`` event of its own, at
-    ``observed_at`` (the API records no time for it).
+    The registration status is followed through the version events by the status
+    rules; a change they do not explain is told as the registration's own events
+    along :data:`~registration_fsm.domain.lifecycle.REGISTRATION_EDGES`
+    (``provision`` with the approval it came with, ``complete_provisioning``,
+    ``close``, ``delete``), whatever the local policy allows. The API records no time
+    for them: they are stamped with the version event they came with, else at
+    ``observed_at`` (never before the registration's latest time).
     """
     events: list[TransitionEvent] = []
     anomalies = [SyncAnomaly(remote.id, None, f"API data: {a}") for a in remote.anomalies]
@@ -70,12 +81,117 @@ def registration_difference(
             )
     # Time order across versions; an archive follows the approval that caused it.
     events.sort(key=lambda e: (e.timestamp, e.trigger == "archive"))
-    deleted = RegistrationStatus.DELETED
-    if remote.status == deleted and (local is None or local.status != deleted):
-        before_status = None if local is None else local.status
-        at = max(observed_at, remote.latest_time)
-        events.append(TransitionEvent(remote.id, None, DELETE, before_status, deleted, at, origin))
-    return Difference(tuple(events), tuple(anomalies))
+    at = max(observed_at, remote.latest_time)
+    told, odd = _registration_events(local, remote, events, at, origin)
+    anomalies.extend(odd)
+    return Difference(tuple(told), tuple(anomalies))
+
+
+def _registration_events(
+    local: Registration | None,
+    remote: Registration,
+    version_events: list[TransitionEvent],
+    at: datetime,
+    origin: Origin,
+) -> tuple[list[TransitionEvent], list[SyncAnomaly]]:
+    """``version_events`` with the registration's own events that explain ``remote.status``.
+
+    Tried in order: the version events alone; then the registration's own edges after
+    them; then before them (PROVISIONING completed, then a new version). Else one
+    ``remote_change`` event carrying an anomaly.
+    """
+    start = RegistrationStatus.CREATED if local is None else local.status
+    goal = remote.status
+    told, end = _replay(start, local, remote, version_events, origin)
+    if end == goal or end.is_unknown or goal.is_unknown:
+        # A status the library does not know has no edges: taken as the API says, as a
+        # version's unknown status is (whose own event already tells the jump).
+        return told, []
+    path = LIFECYCLE.registration_path(end, goal)
+    if path is not None:
+        return told + _own_events(remote.id, end, path, at, origin), []
+    first = version_events[0].timestamp if version_events else at
+    for status in RegistrationStatus:
+        prefix = LIFECYCLE.registration_path(start, status)
+        if not prefix or start.is_unknown:
+            continue
+        told, end = _replay(status, local, remote, version_events, origin)
+        if end == goal:
+            return _own_events(remote.id, start, prefix, first, origin) + told, []
+    told, end = _replay(start, local, remote, version_events, origin)
+    message = f"no legal path from {end} to {goal}; applied as the API says"
+    jump = TransitionEvent(
+        remote.id, None, REMOTE_CHANGE, end, goal, at, origin, anomaly=message
+    )  # fmt: skip
+    return [*told, jump], [SyncAnomaly(remote.id, None, f"registration: {message}")]
+
+
+def _replay(
+    start: RegistrationStatus,
+    local: Registration | None,
+    remote: Registration,
+    version_events: list[TransitionEvent],
+    origin: Origin,
+) -> tuple[list[TransitionEvent], RegistrationStatus]:
+    """Follow the registration status from ``start`` through the version events (as the
+    aggregate derives it); a ``provision`` event joins the approval of the API's approved
+    version when the API says PROVISIONING. Returns the events and the status reached."""
+    statuses = {} if local is None else {n: v.status for n, v in local.versions.items()}
+    status = start
+    out: list[TransitionEvent] = []
+    for event in version_events:
+        out.append(event)
+        if event.version_number is None or not isinstance(event.dest, VersionStatus):
+            continue
+        statuses[event.version_number] = event.dest
+        number = max(statuses)
+        provisioning = (
+            event.trigger == "approve"
+            and remote.status == RegistrationStatus.PROVISIONING
+            and event.version_number == remote.approved_version_number
+        )
+        has_approved = VersionStatus.APPROVED in statuses.values()
+        before = status
+        status = derive_registration_status(
+            status, statuses[number], number, has_approved, provisioning=provisioning
+        )
+        if provisioning and status != before and status == RegistrationStatus.PROVISIONING:
+            edge = LIFECYCLE.registration_destination(before, "provision")
+            if edge is None:  # no legal way: left to the remote_change above
+                status = before
+                continue
+            out.append(_own_event(remote.id, before, edge, event.timestamp, origin))
+    # The registration's own events come after the archive an approval causes.
+    out.sort(key=lambda e: (e.timestamp, _AFTER.get(e.trigger, 0)))
+    return out, status
+
+
+#: Where same-time events go: an approval, then the archive it causes, then ``provision``.
+_AFTER = {"archive": 1, "provision": 2}
+
+
+def _own_events(
+    registration_id: str,
+    start: RegistrationStatus,
+    path: tuple[RegistrationEdge, ...],
+    at: datetime,
+    origin: Origin,
+) -> list[TransitionEvent]:
+    out, status = [], start
+    for edge in path:
+        out.append(_own_event(registration_id, status, edge, at, origin))
+        status = edge.dest
+    return out
+
+
+def _own_event(
+    registration_id: str,
+    source: RegistrationStatus,
+    edge: RegistrationEdge,
+    at: datetime,
+    origin: Origin,
+) -> TransitionEvent:
+    return TransitionEvent(registration_id, None, edge.trigger, source, edge.dest, at, origin)
 
 
 def version_difference(

@@ -1,9 +1,10 @@
 """Lifecycle coverage: which statuses and edges a test run reached.
 
 Edges are the lifecycle's own :class:`~registration_fsm.Edge` (``source --trigger-->
-dest``). :class:`LifecycleCoverage` counts the edges of the events it is shown
-and the statuses it sees; :meth:`~LifecycleCoverage.report` compares them with
-the edges a suite requires. The stateful machine
+dest``) and the registration's own :class:`~registration_fsm.domain.lifecycle.RegistrationEdge`
+(``COMPLETE --close--> CLOSED``). :class:`LifecycleCoverage` counts the edges of the
+events it is shown and the statuses it sees; :meth:`~LifecycleCoverage.report`
+compares them with the edges a suite requires. The stateful machine
 (:mod:`registration_fsm.testing.machine`) keeps one per machine class, across
 every example of a hypothesis run. Nothing here needs hypothesis.
 
@@ -27,7 +28,7 @@ from typing import Literal
 import attrs
 
 from registration_fsm.domain.events import TransitionEvent
-from registration_fsm.domain.lifecycle import LIFECYCLE, Edge
+from registration_fsm.domain.lifecycle import LIFECYCLE, Edge, Move, RegistrationEdge
 from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
 from registration_fsm.errors import CoverageError, InvalidArgument, InvalidArgumentType
 
@@ -38,6 +39,7 @@ __all__ = [
     "LifecycleCoverage",
     "LifecycleCoverageWarning",
     "edge_of",
+    "registration_edge_of",
 ]
 
 #: What a run does when a required edge was never reached.
@@ -55,8 +57,20 @@ def edge_of(event: TransitionEvent) -> Edge | None:
     )
 
 
-def _edge_key(edge: Edge) -> tuple[str, str, str]:
-    return ("" if edge.source is None else str(edge.source), edge.trigger, str(edge.dest))
+def registration_edge_of(event: TransitionEvent) -> RegistrationEdge | None:
+    """The registration edge a registration's own event took (None for a version's event,
+    or one with no source)."""
+    if event.version_number is not None or not isinstance(event.source, RegistrationStatus):
+        return None
+    if not isinstance(event.dest, RegistrationStatus):
+        return None
+    found = LIFECYCLE.registration_edge_taken(event.source, event.trigger, event.dest)
+    return found or RegistrationEdge(event.source, event.trigger, event.dest)
+
+
+def _edge_key(edge: Move) -> tuple[int, str, str, str]:
+    kind = 0 if isinstance(edge, Edge) else 1
+    return (kind, "" if edge.source is None else str(edge.source), edge.trigger, str(edge.dest))
 
 
 class LifecycleCoverageWarning(UserWarning):
@@ -67,21 +81,26 @@ class LifecycleCoverageWarning(UserWarning):
 class CoverageReport:
     """What a run reached, and what it should have.
 
-    ``edges``, ``version_statuses`` and ``registration_statuses`` count how often
-    each was seen; ``required`` are the edges the run had to reach; ``examples``
+    ``edges`` (the versions'), ``registration_edges`` (the registration's own),
+    ``version_statuses`` and ``registration_statuses`` count how often each was seen;
+    ``required`` are the edges (of either kind) the run had to reach; ``examples``
     counts the machine instances (hypothesis examples) that contributed.
     """
 
     edges: Mapping[Edge, int]
     version_statuses: Mapping[VersionStatus, int]
     registration_statuses: Mapping[RegistrationStatus, int]
-    required: frozenset[Edge]
+    required: frozenset[Move]
     examples: int
+    registration_edges: Mapping[RegistrationEdge, int] = attrs.field(factory=dict)
 
     @property
-    def missing(self) -> tuple[Edge, ...]:
-        """Required edges never reached, in a stable order."""
-        return tuple(sorted((e for e in self.required if e not in self.edges), key=_edge_key))
+    def missing(self) -> tuple[Move, ...]:
+        """Required edges never reached, in a stable order (version edges first)."""
+        seen = (self.edges, self.registration_edges)
+        return tuple(
+            sorted((e for e in self.required if not any(e in s for s in seen)), key=_edge_key)
+        )
 
     @property
     def ok(self) -> bool:
@@ -113,6 +132,7 @@ class LifecycleCoverage:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.edges: Counter[Edge] = Counter()
+        self.registration_edges: Counter[RegistrationEdge] = Counter()
         self.version_statuses: Counter[VersionStatus] = Counter()
         self.registration_statuses: Counter[RegistrationStatus] = Counter()
         self.examples = 0
@@ -123,12 +143,19 @@ class LifecycleCoverage:
         An event carrying an anomaly (a ``remote_change`` no legal path explains)
         is not a lifecycle edge and is not counted.
         """
-        edge = edge_of(event)
-        if event.anomaly is not None or edge is None:
+        if event.anomaly is not None:
             return
-        with self._lock:
-            self.edges[edge] += 1
-            self.version_statuses[edge.dest] += 1
+        edge = edge_of(event)
+        if edge is not None:
+            with self._lock:
+                self.edges[edge] += 1
+                self.version_statuses[edge.dest] += 1
+            return
+        own = registration_edge_of(event)
+        if own is not None:
+            with self._lock:
+                self.registration_edges[own] += 1
+                self.registration_statuses[own.dest] += 1
 
     def record_registration_status(self, status: RegistrationStatus) -> None:
         """Count a registration status seen."""
@@ -144,12 +171,13 @@ class LifecycleCoverage:
         """Forget everything (a new run starts)."""
         with self._lock:
             self.edges.clear()
+            self.registration_edges.clear()
             self.version_statuses.clear()
             self.registration_statuses.clear()
             self.examples = 0
 
-    def report(self, required: Collection[Edge] | None = None) -> CoverageReport:
-        """A snapshot against ``required`` (default: every :data:`LIFECYCLE` edge)."""
+    def report(self, required: Collection[Move] | None = None) -> CoverageReport:
+        """A snapshot against ``required`` (default: every edge of both LIFECYCLE tables)."""
         wanted = check_required_edges(required)
         with self._lock:
             return CoverageReport(
@@ -158,16 +186,20 @@ class LifecycleCoverage:
                 dict(self.registration_statuses),
                 wanted,
                 self.examples,
+                dict(self.registration_edges),
             )
 
 
-def check_required_edges(required: Collection[Edge] | None) -> frozenset[Edge]:
-    """``required`` as a frozenset (None: every LIFECYCLE edge); refuses edges not in it."""
-    every = frozenset(LIFECYCLE)
+def check_required_edges(required: Collection[Move] | None) -> frozenset[Move]:
+    """``required`` as a frozenset (None: every edge of both LIFECYCLE tables); refuses
+    edges in neither."""
+    every: frozenset[Move] = frozenset((*LIFECYCLE.edges, *LIFECYCLE.registration_edges))
     if required is None:
         return every
-    if isinstance(required, str) or not all(isinstance(e, Edge) for e in required):
-        raise InvalidArgumentType("required edges must be a collection of Edge")
+    if isinstance(required, str) or not all(
+        isinstance(e, Edge | RegistrationEdge) for e in required
+    ):
+        raise InvalidArgumentType("required edges must be a collection of Edge or RegistrationEdge")
     wanted = frozenset(required)
     unknown = sorted((e for e in wanted if e not in every), key=_edge_key)
     if unknown:

@@ -30,6 +30,7 @@ guards and invariants.
 
 from __future__ import annotations
 
+import functools
 import unittest
 import warnings
 import weakref
@@ -55,14 +56,19 @@ from hypothesis.stateful import (
 )
 
 from registration_fsm.domain.events import TransitionEvent
-from registration_fsm.domain.lifecycle import LIFECYCLE, Edge, LifecyclePolicy
+from registration_fsm.domain.lifecycle import (
+    LIFECYCLE,
+    LifecyclePolicy,
+    Move,
+    RegistrationEdge,
+)
 from registration_fsm.domain.registration import Guard, GuardContext, Registration, guard_name
 from registration_fsm.domain.statuses import (
-    CLOSED_VERSION_STATUSES,
     RegistrationStatus,
     VersionStatus,
 )
 from registration_fsm.domain.version import CREATE
+from registration_fsm.domain.walk import NEW_REGISTRATION, RegistrationState
 from registration_fsm.errors import CommandRefused, ConflictError, CoverageError, NotFoundError
 from registration_fsm.ports import RegistrationApi
 from registration_fsm.sync import Synchronizer, SyncReport
@@ -129,12 +135,14 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
 
     - ``coverage_policy``: ``"fail"`` (default), ``"warn"`` or ``"off"``: what the
       end of a run does when a required edge was never exercised;
-    - ``required_edges``: the edges a run must reach (None: every LIFECYCLE edge
-      the ``policy`` allows, a disabled trigger's included);
+    - ``required_edges``: the edges a run must reach (None: every version edge the
+      ``policy`` allows and every registration edge a registration can reach under
+      it, a disabled trigger's included);
     - ``policy``: the :class:`LifecyclePolicy` of the local checks, the predictions
-      and the default emulator (default ``LifecyclePolicy.allow_draft_discard()``,
-      so the optional DRAFT discard edge is reachable); edges it leaves off are
-      never driven nor required;
+      and the default emulator (default ``LifecyclePolicy.permissive()``, so every
+      optional edge is reachable; ``.with_provisioning(type)`` drives PROVISIONING
+      and ``complete_provisioning`` too); edges it leaves off are never driven nor
+      required;
     - ``discard_guards``: your own guards, run on every discard;
     - ``disabled_triggers``: lifecycle triggers never fired (``"create"`` stops
       new versions, not new registrations);
@@ -152,8 +160,8 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     """
 
     coverage_policy: ClassVar[CoveragePolicy] = "fail"
-    required_edges: ClassVar[frozenset[Edge] | None] = None
-    policy: ClassVar[LifecyclePolicy] = LifecyclePolicy.allow_draft_discard()
+    required_edges: ClassVar[frozenset[Move] | None] = None
+    policy: ClassVar[LifecyclePolicy] = LifecyclePolicy.permissive()
     discard_guards: ClassVar[tuple[Guard, ...]] = ()
     disabled_triggers: ClassVar[frozenset[str]] = frozenset()
     max_registrations: ClassVar[int] = 3
@@ -189,7 +197,7 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         self.live: list[str] = []
         self.deleted: list[str] = []
         self._local: dict[str, Registration] = {}
-        self._moves: dict[str, tuple[Edge, ...]] = {}
+        self._moves: dict[str, tuple[Move, ...]] = {}
         self._refused: dict[str, tuple[str, ...]] = {}
         self._unexplained: list[TransitionEvent] = []
 
@@ -232,15 +240,19 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         return cls.lifecycle_coverage().report(cls._required())
 
     @classmethod
-    def _required(cls) -> frozenset[Edge]:
-        """``required_edges``, else every LIFECYCLE edge the ``policy`` allows.
+    def _required(cls) -> frozenset[Move]:
+        """``required_edges``, else every version edge the ``policy`` allows and every
+        registration edge a new registration reaches under it.
 
         A disabled trigger's edges stay required: a suite that stops firing one
         fails its coverage check rather than passing silently.
         """
         if cls.required_edges is not None:
             return frozenset(cls.required_edges)
-        return frozenset(e for e in LIFECYCLE if cls.policy.allows(e))
+        own = LIFECYCLE.reachable_registration_edges(
+            provisions=cls.policy.provisioning_choices, usable=cls.policy.allows
+        )
+        return frozenset((*(e for e in LIFECYCLE if cls.policy.allows(e)), *own))
 
     @classmethod
     def check_coverage(cls, policy: CoveragePolicy | None = None) -> CoverageReport:
@@ -284,13 +296,14 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         """The local registration as of the last check (a copy: changing it changes nothing)."""
         return self._local[registration_id]
 
-    def moves(self, registration_id: str) -> tuple[Edge, ...]:
+    def moves(self, registration_id: str) -> tuple[Move, ...]:
         """The edges a live registration can take now, as of the last check."""
         return self._moves[registration_id]
 
-    def legal_moves(self, registration: Registration) -> tuple[Edge, ...]:
-        """Every edge the local model allows now: customer commands, then AWS's side."""
-        out: list[Edge] = []
+    def legal_moves(self, registration: Registration) -> tuple[Move, ...]:
+        """Every edge the local model allows now (the versions', then the registration's
+        own): customer commands, then AWS's side."""
+        out: list[Move] = []
         off = self.disabled_triggers
         current = registration.current_version
         for edge in LIFECYCLE:
@@ -308,36 +321,35 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
                 continue
             if not registration.refusals(edge.trigger, policy=self.policy, **_details(edge)):
                 out.append(edge)
+        for own in LIFECYCLE.registration_edges_from(registration.status):
+            alone = own.trigger in LIFECYCLE.registration_allowed(registration.status)
+            usable = alone and own.trigger not in off and self._usable(own)
+            if usable and not registration.refusals(own.trigger, policy=self.policy):
+                out.append(own)
         return tuple(sorted(out, key=_command_first))
 
-    def _usable(self, edge: Edge) -> bool:
+    def _usable(self, edge: Move) -> bool:
         return edge.trigger not in self.disabled_triggers and self.policy.allows(edge)
 
-    def _drivable_edges(self) -> list[Edge]:
+    def _drivable_edges(self) -> list[Move]:
         return _drivable_edges(self.disabled_triggers, self.policy)
 
-    def plan(self, registration: Registration, edge: Edge) -> list[Edge] | None:
-        """Edges that take ``registration``'s current version through ``edge``, or None.
+    def plan(self, registration: Registration, edge: Move) -> list[Move] | None:
+        """Moves that take ``registration`` through ``edge``, or None.
 
-        From the current status if it can reach the edge's source; otherwise the
-        current version is closed and a new version takes the edge. None for an edge
-        the ``policy`` leaves off or whose trigger is disabled.
+        The shortest chain of moves (version edges, new versions, the registration's
+        own edges: :meth:`Lifecycle.registration_plan`); for ``provision``, the approval
+        it comes with. None for an edge the ``policy`` leaves off, whose trigger is
+        disabled, or that needs more than ``max_versions`` versions.
         """
-        current = registration.current_version.status
-        if current.is_unknown or not self._usable(edge):
+        if not self._usable(edge):
             return None
-        if edge.source is not None:
-            direct = LIFECYCLE.shortest_path(current, edge.source, usable=self._usable)
-            if direct is not None:
-                return [*direct, edge]
-        to_closed = LIFECYCLE.shortest_path(current, CLOSED_VERSION_STATUSES, usable=self._usable)
-        full = len(registration.versions) >= self.max_versions
-        if to_closed is None or full or CREATE in self.disabled_triggers:
+        provisions = self.policy.provisions(registration.type)
+        found = _plan(_state(registration), edge, provisions, self.disabled_triggers, self.policy)
+        if found is None:
             return None
-        if edge.source is None:
-            return [*to_closed, edge]
-        fresh = LIFECYCLE.shortest_path(VersionStatus.DRAFT, edge.source, usable=self._usable)
-        return None if fresh is None else [*to_closed, LIFECYCLE.initial, *fresh, edge]
+        opened = sum(1 for move in found if move == LIFECYCLE.initial)
+        return None if len(registration.versions) + opened > self.max_versions else list(found)
 
     def _with_moves(self, kind: str) -> list[str]:
         return [i for i in self.live if any(_kind(m) == kind for m in self._moves.get(i, ()))]
@@ -360,12 +372,11 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
 
     def _refusable_aws(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
+        every = (*LIFECYCLE.aws_triggers, *LIFECYCLE.registration_aws_triggers)
         for reg_id in self.live:
             legal = {m.trigger for m in self._moves.get(reg_id, ()) if _kind(m) == "aws"}
             out.extend(
-                (reg_id, t)
-                for t in LIFECYCLE.aws_triggers
-                if t not in legal and t not in self.disabled_triggers
+                (reg_id, t) for t in every if t not in legal and t not in self.disabled_triggers
             )
         return out
 
@@ -408,18 +419,26 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
 
     # -- applying moves ---------------------------------------------------------
 
-    def apply(self, data: st.DataObject, registration_id: str, edge: Edge) -> bool:
+    def apply(self, data: st.DataObject, registration_id: str, edge: Move) -> bool:
         """Take a legal edge; check the outcome against the local model's prediction.
 
         Returns False when one of your ``discard_guards`` refused (nothing changed).
         """
+        if _kind(edge) == "delete":
+            self._delete(registration_id)
+            return True
         before = self._local[registration_id]
         expected = _predict(before, edge, self.policy)
         if _kind(edge) == "aws":
             details: dict[str, Any] = {}
             if edge.trigger == "deny":
                 details = data.draw(_DENY_DETAILS, label="deny details")
-            self.target.advance(registration_id, edge.trigger, **details)
+            try:
+                self.target.advance(registration_id, edge.trigger, **details)
+            except (CommandRefused, ConflictError) as refused:
+                raise AssertionError(
+                    f"the local policy allowed {edge}, the API refused it: {refused}"
+                ) from refused
             self.pull(registration_id)
         elif self._command(data, registration_id, edge):
             if self.sync_after_commands:
@@ -429,9 +448,9 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         after = self.check_registration(registration_id)
         got = {n: v.status for n, v in after.versions.items()}
         assert got == expected, f"{edge} on {_statuses(before)}: expected {expected}, got {got}"
-        return got != _statuses(before)
+        return (after.status, got) != (before.status, _statuses(before))
 
-    def _command(self, data: st.DataObject, registration_id: str, edge: Edge) -> bool:
+    def _command(self, data: st.DataObject, registration_id: str, edge: Move) -> bool:
         """Send the command that takes ``edge`` through the synchronizer; False if a user
         guard refused it. The API refusing what the local model allowed fails, saying so."""
         sync, local = self.synchronizer, self._local[registration_id]
@@ -555,7 +574,7 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         """Bias toward deep states: up to ``steps`` legal moves of one registration at once."""
         reg_id = data.draw(st.sampled_from(self.live), label="registration")
         for _ in range(steps):
-            moves = self._moves[reg_id]
+            moves = self._moves.get(reg_id, ())  # none once deleted
             if not moves or not self.apply(data, reg_id, data.draw(st.sampled_from(moves))):
                 return
 
@@ -571,7 +590,7 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
         for edge in sorted(order[:count], key=_depth):
             plans = {i: p for i in self.live if (p := self.plan(self._local[i], edge))}
             if not plans and len(self.live) < self.max_registrations:
-                created.append(self._create(self.target.registration_type))
+                created.append(self._create(self._type_for(edge)))
                 plans = {created[-1]: self.plan(self._local[created[-1]], edge) or []}
             if not plans:
                 continue
@@ -653,6 +672,18 @@ class RegistrationLifecycleMachine(RuleBasedStateMachine):
     @rule(reg_id=consumes(registrations))
     def delete(self, reg_id: str) -> None:
         """DeleteRegistration: DELETED locally; gone (or DELETED) remotely."""
+        if reg_id in self.live:  # else ``drive`` deleted it already
+            self._delete(reg_id)
+
+    def _type_for(self, edge: Move) -> str:
+        """The target's first registration type a new registration can take ``edge`` in."""
+        for reg_type in self.target.registration_types:
+            provisions = self.policy.provisions(reg_type)
+            if _plan(NEW_REGISTRATION, edge, provisions, self.disabled_triggers, self.policy):
+                return reg_type
+        return self.target.registration_type
+
+    def _delete(self, reg_id: str) -> None:
         event = self.synchronizer.delete(reg_id, actor=self.actor)
         assert (event.trigger, event.dest, event.actor) == (
             "delete",
@@ -739,16 +770,24 @@ def _enter(source: TargetSource) -> AbstractContextManager[ConformanceTarget]:
     )
 
 
-def _kind(edge: Edge) -> str:
-    """The rule that takes ``edge``: its trigger for a customer command, else "aws"."""
-    return edge.trigger if edge.trigger in COMMANDS else "aws"
+def _kind(edge: Move) -> str:
+    """The rule that takes ``edge``: its trigger for a customer command (or ``delete``),
+    else "aws"."""
+    return edge.trigger if edge.trigger in (*COMMANDS, "delete") else "aws"
 
 
-def _command_first(edge: Edge) -> int:
+def _command_first(edge: Move) -> int:
     return 0 if _kind(edge) != "aws" else 1
 
 
-def _details(edge: Edge) -> dict[str, Any]:
+def _state(registration: Registration) -> RegistrationState:
+    """What the registration status of ``registration`` depends on."""
+    current = registration.current_version
+    older = registration.approved_version_number not in (None, current.number)
+    return RegistrationState(registration.status, current.status, current.number == 1, older)
+
+
+def _details(edge: Move) -> dict[str, Any]:
     """The details that select ``edge`` among its trigger's edges."""
     return {} if edge.when is None else {edge.when: True}
 
@@ -765,25 +804,57 @@ def _test_case(cls: type[RegistrationLifecycleMachine]) -> type[LifecycleTestCas
     return case
 
 
-def _depth(edge: Edge) -> tuple[int, str, str]:
-    """Lifecycle order: how far the edge's source is from a new version."""
+def _depth(edge: Move) -> tuple[int, str, str]:
+    """Lifecycle order: how far the edge's source is from a new version (the
+    registration's own edges last)."""
+    if isinstance(edge, RegistrationEdge):
+        return (len(VersionStatus) + 1, edge.trigger, str(edge.dest))
     if edge.source is None:
         return (-1, edge.trigger, str(edge.dest))
     distance = LIFECYCLE.distance(VersionStatus.DRAFT, edge.source)
     return (0 if distance is None else distance, edge.trigger, str(edge.dest))
 
 
-_DRIVABLE: dict[tuple[frozenset[str], LifecyclePolicy], list[Edge]] = {}
+@functools.lru_cache(maxsize=65536)
+def _plan(
+    state: RegistrationState,
+    goal: Move,
+    provisions: bool,
+    disabled: frozenset[str],
+    policy: LifecyclePolicy,
+) -> tuple[Move, ...] | None:
+    """:meth:`Lifecycle.registration_plan`, remembered: plans depend on nothing else."""
+
+    def usable(e: Move) -> bool:
+        return e.trigger not in disabled and policy.allows(e)
+
+    return LIFECYCLE.registration_plan(state, goal, provisions=provisions, usable=usable)
 
 
-def _drivable_edges(disabled: frozenset[str], policy: LifecyclePolicy) -> list[Edge]:
-    """Lifecycle edges no disabled trigger or the policy rules out, in a stable order."""
+_DRIVABLE: dict[tuple[frozenset[str], LifecyclePolicy], list[Move]] = {}
+
+
+def _drivable_edges(disabled: frozenset[str], policy: LifecyclePolicy) -> list[Move]:
+    """Edges (the versions', then the registration's own a registration can reach) no
+    disabled trigger or the policy rules out, in a stable order."""
     key = (disabled, policy)
     found = _DRIVABLE.get(key)
     if found is None:
+
+        def usable(e: Move) -> bool:
+            return e.trigger not in disabled and policy.allows(e)
+
+        own = LIFECYCLE.reachable_registration_edges(
+            provisions=policy.provisioning_choices, usable=usable
+        )
         found = _DRIVABLE[key] = sorted(
-            (e for e in LIFECYCLE if e.trigger not in disabled and policy.allows(e)),
-            key=lambda e: ("" if e.source is None else str(e.source), e.trigger, str(e.dest)),
+            (*(e for e in LIFECYCLE if usable(e)), *own),
+            key=lambda e: (
+                isinstance(e, RegistrationEdge),
+                "" if e.source is None else str(e.source),
+                e.trigger,
+                str(e.dest),
+            ),
         )
     return found
 
@@ -802,7 +873,7 @@ def _statuses(registration: Registration) -> dict[int, VersionStatus]:
 
 
 def _predict(
-    registration: Registration, edge: Edge, policy: LifecyclePolicy
+    registration: Registration, edge: Move, policy: LifecyclePolicy
 ) -> dict[int, VersionStatus]:
     """The version statuses the local model predicts after taking ``edge`` under ``policy``."""
     copy = Registration.from_api(registration.to_api(), registration.versions_to_api())

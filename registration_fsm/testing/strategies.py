@@ -380,8 +380,9 @@ def transition_events(
 ) -> TransitionEvent:
     """One event of a legal walk, as the model makes it (``source`` None for ``create``).
 
-    ``trigger`` restricts to that trigger's events (any of its edges);
-    ``include_create=False`` leaves out ``create``. Cause, actor and reason are
+    ``trigger`` restricts to that trigger's events (any of its edges; a registration
+    trigger such as ``close`` gives the registration's own event, ``version_number``
+    None); ``include_create=False`` leaves out ``create``. Cause, actor and reason are
     drawn too. Example::
 
         @given(transition_events(trigger="deny"))
@@ -389,10 +390,14 @@ def transition_events(
             assert e.dest == VersionStatus.DENIED
             assert TransitionEvent.from_dict(e.to_dict()) == e
     """
-    if trigger is not None and trigger != CREATE and trigger not in LIFECYCLE.moving_triggers:
-        known = ", ".join(LIFECYCLE.moving_triggers)
-        raise ValueError(f"unknown trigger {trigger!r}; known: {known}")
-    if trigger is None:
+    own = trigger in LIFECYCLE.registration_triggers
+    known = (CREATE, *LIFECYCLE.moving_triggers, *LIFECYCLE.registration_triggers)
+    if trigger is not None and trigger not in known:
+        names = ", ".join(known[1:])
+        raise ValueError(f"unknown trigger {trigger!r}; known: {names}")
+    if own:
+        events = [draw(_registration_event(trigger))]
+    elif trigger is None:
         reachable = LIFECYCLE.reachable(VersionStatus.DRAFT)
         dests = [
             s
@@ -406,7 +411,8 @@ def transition_events(
         edge = draw(st.sampled_from([e for e in LIFECYCLE if e.trigger == trigger]))
         assert edge.source is not None
         path = (*draw(lifecycle_paths(edge.source, max_detours=1)), edge)
-    _, events = _walk_version(draw, path[-1].dest if path else None, None, None, False, 0, path)
+    if not own:
+        _, events = _walk_version(draw, path[-1].dest if path else None, None, None, False, 0, path)
     if trigger is not None:
         events = [e for e in events if e.trigger == trigger][-1:]
     elif not include_create:
@@ -421,6 +427,25 @@ def transition_events(
         ),
     )
     return drawn
+
+
+@st.composite
+def _registration_event(draw: st.DrawFn, trigger: str | None) -> TransitionEvent:
+    """A registration's own event by ``trigger``, along an edge a registration can reach."""
+    edges = sorted(
+        (e for e in LIFECYCLE.reachable_registration_edges() if e.trigger == trigger), key=str
+    )
+    edge = draw(st.sampled_from(edges))
+    source = edge.source
+    if source is None:  # "from any other status": draw one it applies from
+        sources = [
+            s
+            for s in _KNOWN_REGISTRATION
+            if LIFECYCLE.registration_edge_taken(s, edge.trigger, edge.dest) == edge
+        ]
+        source = draw(st.sampled_from(sources))
+    reg_id = draw(registration_ids())
+    return TransitionEvent(reg_id, None, edge.trigger, source, edge.dest, draw(timestamps()))
 
 
 # -- registrations -------------------------------------------------------------
@@ -438,6 +463,8 @@ def _closed() -> list[VersionStatus]:
 
 
 _ALLOW_DRAFT = LifecyclePolicy.allow_draft_discard()
+#: Every optional edge on: the paths drawn may take any edge of the table.
+_EVERY_EDGE = LifecyclePolicy.permissive()
 
 
 @st.composite
@@ -448,6 +475,7 @@ def registrations(
     include_unknown: bool = False,
     registration_id: str | None = None,
     max_detours: int = 1,
+    registration_steps: bool = False,
 ) -> Registration:
     """A :class:`Registration` built by its own commands: invariants hold by construction.
 
@@ -455,7 +483,10 @@ def registrations(
     closed status, the last to any status (approving a newer version archives the
     older approval, as the aggregate does). The registration status is derived
     by the model. With ``include_unknown``, the current version or the
-    registration status may be a future value. Guarantee:
+    registration status may be a future value. With ``registration_steps``, the
+    last version's approval may pass through PROVISIONING and the registration may
+    then take up to two of its own edges (``complete_provisioning``, ``close``,
+    ``delete``). Guarantee:
     ``registration.invariant_violations() == []``. Example::
 
         @given(registrations(max_versions=3))
@@ -486,9 +517,21 @@ def registrations(
             reg.create_version(clock=_at(at))
         last = number == count
         goal = draw(_reachable_statuses() if last else st.sampled_from(_closed()))
-        for step in draw(lifecycle_paths(goal, max_detours=max_detours)):
+        path = draw(lifecycle_paths(goal, max_detours=max_detours))
+        policy = _EVERY_EDGE
+        ends_approved = bool(path) and path[-1].dest is VersionStatus.APPROVED
+        if last and registration_steps and ends_approved and draw(st.booleans()):
+            policy = _EVERY_EDGE.with_provisioning()  # versions freeze: the last step only
+        for step in path:
             at += _gap(draw)
-            reg.fire(step.trigger, clock=_at(at), policy=_ALLOW_DRAFT, **_details(draw, step))
+            reg.fire(step.trigger, clock=_at(at), policy=policy, **_details(draw, step))
+    for _ in range(2 if registration_steps else 0):
+        own = LIFECYCLE.registration_allowed(reg.status)
+        trigger = draw(st.sampled_from([None, *own]))
+        if trigger is None:
+            break
+        at += _gap(draw)
+        reg.fire(trigger, clock=_at(at))
     if include_unknown:
         info, listed = reg.to_api(), reg.versions_to_api()
         if draw(st.booleans()):
@@ -822,7 +865,9 @@ def for_type(cls: type[Any]) -> st.SearchStrategy[Any]:
         TransitionEvent: transition_events,
         DeniedReason: denied_reasons,
         Edge: lambda: st.sampled_from(LIFECYCLE.edges),
-        LifecyclePolicy: lambda: st.sampled_from([DEFAULT_POLICY, _ALLOW_DRAFT]),
+        LifecyclePolicy: lambda: st.sampled_from(
+            [DEFAULT_POLICY, _ALLOW_DRAFT, _EVERY_EDGE, _EVERY_EDGE.with_provisioning()]
+        ),
     }
     factory = table.get(cls)
     if factory is None:

@@ -1,0 +1,358 @@
+"""``registration-fsm catalog``: capture an account's registration forms into a catalogue
+file, and show a catalogue.
+
+``catalog capture`` reads DescribeRegistrationTypeDefinitions, then each type's
+DescribeRegistrationSectionDefinitions and DescribeRegistrationFieldDefinitions, every
+page, paced like every other request. It never destroys what the user did not ask to
+replace: every check of ``--output`` runs before the first request, the file is
+written beside its destination and renamed into place (an interrupted capture leaves
+no half file), an existing file is replaced only with ``--force``, and a symlink, a
+directory, the store or any SQLite database is never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from registration_fsm.cli.aws import DEFAULT_STORE, STORE_ENV, connection_options, make_api
+from registration_fsm.cli.form import reasons_shown
+from registration_fsm.cli.output import to_json
+from registration_fsm.errors import InvalidApiData, InvalidArgument, InvalidArgumentType, shown
+
+if TYPE_CHECKING:
+    from registration_fsm.domain.forms import (
+        Catalog,
+        FieldDefinition,
+        RegistrationTypeDefinition,
+    )
+
+#: The model's RegistrationType pattern and length.
+_TYPE_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+#: How much of a catalogue's Source the text of ``catalog show`` prints (--json: all).
+_SOURCE_SHOWN = 100
+
+
+@click.group(short_help="Capture or show a catalogue of registration forms.")
+def catalog() -> None:
+    """Registration types with their sections and fields: capture them from an account
+    into a catalogue file (the format `emulator --catalog` serves), or show one."""
+
+
+# -- capture ---------------------------------------------------------------------------------
+
+
+def _types(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    for value in values:
+        if not _TYPE_RE.fullmatch(value):
+            raise click.BadParameter(
+                f"{shown(value)} is not a registration type (1-64 characters of [A-Za-z0-9_])"
+            )
+    return list(dict.fromkeys(values))
+
+
+@catalog.command(short_help="Read the API's forms into a catalogue file.")
+@connection_options
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="The catalogue file to write (an existing one only with --force).")  # fmt: skip
+@click.option("--type", "types", multiple=True, metavar="TYPE", callback=_types,
+              help="Only this registration type (repeatable; default: every type).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+def capture(
+    endpoint_url: str | None, region: str | None, profile: str | None,
+    connect_timeout: float, read_timeout: float,
+    output: Path, types: list[str], force: bool,
+) -> None:  # fmt: skip
+    """Capture the registration forms the API describes into a catalogue file.
+
+    Reads DescribeRegistrationTypeDefinitions, then each type's section and field
+    definitions (every page, paced by the quotas), and writes them in the catalogue
+    format that `registration-fsm emulator --catalog FILE` serves. --output is
+    checked before any request; the file is written next to it and renamed into
+    place, so an interrupted capture leaves no half file. Prints one summary line.
+    """
+    _check_output(output, force)
+    api = make_api(endpoint_url, region, profile, connect_timeout, read_timeout)
+    with _staged(output, force) as write, reasons_shown():
+        found = _capture(api, types, _where(endpoint_url, api))
+        write(to_json(found.to_json()) + "\n")
+    fields = sum(len(t.fields) for t in found.types.values())
+    sections = sum(len(t.sections) for t in found.types.values())
+    click.echo(
+        f"captured {len(found.types)} types, {sections} sections, {fields} fields "
+        f"in {sum(api.calls.values())} requests into {output}"
+    )
+
+
+def _capture(api: Any, types: list[str], where: str) -> Catalog:
+    """The catalogue the API describes (only ``types``, if any are named)."""
+    from registration_fsm.domain.forms import Catalog
+
+    items = list(api.describe_registration_type_definitions(registration_types=types))
+    named = [item.get("RegistrationType") for item in items]
+    absent = [t for t in types if t not in named]
+    if absent:
+        raise click.ClickException(f"the API has no registration type {', '.join(absent)}")
+    if not items:
+        raise click.ClickException("the API describes no registration types; nothing written")
+    sections: dict[str, list[dict[str, Any]]] = {}
+    fields: dict[str, list[dict[str, Any]]] = {}
+    for name in named:
+        if not isinstance(name, str) or name in sections:
+            break  # not a type name, or twice: Catalog.from_api names the problem
+        sections[name] = list(api.describe_registration_section_definitions(name))
+        fields[name] = list(api.describe_registration_field_definitions(name))
+    day = datetime.now(UTC).date().isoformat()
+    return Catalog.from_api(items, sections, fields, source=f"captured from {where} on {day}")
+
+
+def _where(endpoint_url: str | None, api: Any) -> str:
+    """Where a capture came from: the endpoint, or the account (if named) and region."""
+    from registration_fsm.cli.quota_options import current_account
+
+    region = api.client.meta.region_name
+    if endpoint_url:
+        return f"{endpoint_url} (region {region})"
+    account = current_account()
+    return f"account {account} in {region}" if account else f"AWS in {region}"
+
+
+def _check_output(output: Path, force: bool) -> None:
+    """Refuse an --output that would destroy what the user did not ask to replace."""
+
+    def bad(problem: str) -> click.BadParameter:
+        return click.BadParameter(f"{shown(os.fspath(output))} {problem}", param_hint="--output")
+
+    if output.is_symlink():
+        raise bad("is a symbolic link; name the file itself")
+    if output.is_dir():
+        raise bad("is a directory")
+    store = Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
+    if output.absolute() == store.absolute() or (
+        output.exists() and store.exists() and output.samefile(store)
+    ):
+        raise bad("is the local store")
+    if output.exists():
+        if not output.is_file():
+            raise bad("is not a regular file")
+        if _is_sqlite(output):
+            raise bad("is an SQLite database (a store?), not a catalogue")
+        if not force:
+            raise bad("exists; --force replaces it")
+    if not output.parent.is_dir():
+        raise bad(f"is in {shown(os.fspath(output.parent))}, which is not a directory")
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _staged(output: Path, force: bool) -> Iterator[Any]:
+    """Yield ``write(text)``, which fills a new file beside ``output``; on leaving the block
+    without an error the file becomes ``output`` (only if none appeared meanwhile, unless
+    ``force``), and in every case no temporary file is left behind."""
+    temp = output.with_name(f".{output.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as err:
+        raise click.BadParameter(
+            f"cannot write in {shown(os.fspath(output.parent))}: {err.strerror}",
+            param_hint="--output",
+        ) from None
+    written: list[bool] = []
+
+    def write(text: str) -> None:
+        with os.fdopen(os.dup(fd), "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        written.append(True)
+
+    try:
+        yield write
+        if written:
+            _publish(temp, output, force)
+    finally:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def _publish(temp: Path, output: Path, force: bool) -> None:
+    """Move ``temp`` to ``output``: atomically; without ``force``, never over a file."""
+    try:
+        if force:
+            if output.is_symlink() or (output.exists() and not output.is_file()):
+                raise click.ClickException(f"{output} changed during the capture; nothing written")
+            os.replace(temp, output)
+        else:
+            try:
+                os.link(temp, output)  # fails if output exists: nothing is clobbered
+            except FileExistsError:
+                raise click.ClickException(
+                    f"{output} appeared during the capture; nothing written (--force replaces it)"
+                ) from None
+            except OSError:  # no hard links here (some filesystems): check, then rename
+                if output.exists() or output.is_symlink():
+                    raise click.ClickException(
+                        f"{output} appeared during the capture; nothing written"
+                    ) from None
+                os.replace(temp, output)
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output}: {err.strerror}") from None
+    with contextlib.suppress(OSError):  # the rename itself durable, where the OS allows
+        dir_fd = os.open(output.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+# -- show ----------------------------------------------------------------------------------
+
+
+@catalog.command("show", short_help="Show a catalogue's types, or one type's form.")
+@click.argument("registration_type", required=False)
+@click.option("--catalog", "catalog_file", type=click.Path(path_type=Path), default=None,
+              help="A catalogue file (default: the one shipped with the package).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the API's shapes as JSON.")
+def show_catalog(registration_type: str | None, catalog_file: Path | None, as_json: bool) -> None:
+    """Without REGISTRATION_TYPE, the types (name, title, associations); with it, its
+    sections and fields (path, type, requirement, validation, title).
+
+    REQUIRED fields are marked *, CONDITIONAL ones ? (their rules follow them).
+    """
+    from registration_fsm.domain.forms import Catalog
+
+    try:
+        found = Catalog.builtin() if catalog_file is None else Catalog.load(catalog_file)
+    except (InvalidArgument, InvalidArgumentType, InvalidApiData) as err:
+        raise click.BadParameter(str(err), param_hint="--catalog") from None
+    if registration_type is None:
+        if as_json:
+            click.echo(to_json({"Source": found.source, "RegistrationTypeDefinitions": [
+                t.to_api() for t in found.types.values()]}))  # fmt: skip
+            return
+        for line in _type_lines(found):
+            click.echo(line)
+        return
+    try:
+        definition = found.type(registration_type)
+    except InvalidArgument as err:
+        raise click.BadParameter(str(err), param_hint="REGISTRATION_TYPE") from None
+    if as_json:
+        click.echo(to_json({
+            "RegistrationTypeDefinition": definition.to_api(),
+            "RegistrationSectionDefinitions": [s.to_api() for s in definition.sections],
+            "RegistrationFieldDefinitions": [f.to_api() for f in definition.fields],
+        }))  # fmt: skip
+        return
+    for line in form_lines(definition):
+        click.echo(line)
+
+
+def _type_lines(found: Catalog) -> list[str]:
+    source = found.source
+    if len(source) > _SOURCE_SHOWN:
+        source = source[: _SOURCE_SHOWN - 3] + "... (--json: all of it)"
+    width = max((len(n) for n in found.types), default=0)
+    lines = [f"{len(found.types)} registration types; source: {source}"]
+    for name, definition in found.types.items():
+        lines.append(f"  {name:<{width}}  {_title(definition.display_hints)}")
+        lines.append(f"  {'':<{width}}  associations: {associations(definition)}")
+    return lines
+
+
+def associations(definition: RegistrationTypeDefinition) -> str:
+    """A type's SupportedAssociations on one line."""
+    return (
+        "; ".join(
+            f"{a.resource_type}"
+            + (f" ({a.iso_country_code})" if a.iso_country_code else "")
+            + f" {a.association_behavior}, {a.disassociation_behavior}"
+            for a in definition.supported_associations
+        )
+        or "none"
+    )
+
+
+def form_lines(definition: RegistrationTypeDefinition) -> list[str]:
+    """A type's form as text: sections, then their fields with their rules."""
+    lines = [
+        f"{definition.registration_type}  {_title(definition.display_hints)}",
+        f"  associations: {associations(definition)}",
+    ]
+    width = max((len(f.field_path) for f in definition.fields), default=0)
+    for section in definition.sections:
+        lines.append("")
+        lines.append(f"{section.section_path}  {_title(section.display_hints)}")
+        for field in definition.fields:
+            if field.section_path != section.section_path:
+                continue
+            lines.append(
+                f"  {_mark(field)} {field.field_path:<{width}}  {field.field_type!s:<10} "
+                f"{field.requirement!s:<11}  {_title(field.display_hints)}"
+            )
+            lines.extend(f"      {detail}" for detail in field_details(field))
+    lines.append("")
+    lines.append("* required   ? conditional (its rules follow it)")
+    return lines
+
+
+def _mark(field: FieldDefinition) -> str:
+    return {"REQUIRED": "*", "CONDITIONAL": "?"}.get(str(field.requirement), " ")
+
+
+def _title(hints: Any) -> str:
+    title = hints.get("Title") if hints else None
+    return title if isinstance(title, str) else ""
+
+
+def field_details(field: FieldDefinition) -> list[str]:
+    """A field's validation and conditions, one line each."""
+    out = []
+    if field.text_validation is not None:
+        v = field.text_validation
+        length = str(v.min_length) if v.min_length == v.max_length else (
+            f"{v.min_length}-{v.max_length}"
+        )  # fmt: skip
+        out.append(f"text: {length} characters matching {v.pattern}")
+    if field.select_validation is not None:
+        s = field.select_validation
+        count = str(s.min_choices) if s.min_choices == s.max_choices else (
+            f"{s.min_choices}-{s.max_choices}"
+        )  # fmt: skip
+        out.append(f"choose {count} of: {', '.join(s.options) or '(no options)'}")
+    if field.conditional is not None:
+        for rule in field.conditional.rules:
+            when = " and ".join(
+                f"{c.depends_on} {c.operator}" + (f" {'|'.join(c.values)}" if c.values else "")
+                for c in rule.conditions
+            )
+            extra = ""
+            if rule.validation is not None:
+                extra = f" (then validated by {json.dumps(rule.validation.to_api())})"
+            out.append(f"{rule.behavior} when {when}{extra}")
+        out.append(f"{field.conditional.default_behavior} otherwise")
+    example = field.display_hints.get("ExampleTextValue")
+    if isinstance(example, str):
+        out.append(f"example: {example}")
+    return out
+
+
+__all__ = ["associations", "catalog", "field_details", "form_lines"]
