@@ -8,6 +8,7 @@ One import surface for everything a user needs::
         Boto3RegistrationApi, EmulatedRegistrationApi,    # the API, real or emulated
         serve, EmulatorClient,                            # the emulator over HTTP
         Quotas, EventFollower, SqsEventSource,            # quotas, events from AWS
+        Catalog, FieldValues, fill_form,                  # registration forms
         CommandRefused, ConflictError, ApiError,          # the error tree
     )
 
@@ -25,17 +26,27 @@ from typing import TYPE_CHECKING, Any
 
 from registration_fsm.domain.anomalies import Anomaly
 from registration_fsm.domain.events import Origin, TransitionEvent
+from registration_fsm.domain.forms import (
+    Catalog,
+    FieldChange,
+    FieldDefinition,
+    FieldValue,
+    FieldValues,
+    RegistrationTypeDefinition,
+)
 from registration_fsm.domain.guards import require_actor, require_metadata, require_reason
 from registration_fsm.domain.history import StatusHistory
 from registration_fsm.domain.lifecycle import (
     DEFAULT_POLICY,
     EDGES,
     LIFECYCLE,
+    REGISTRATION_EDGES,
     TRIGGERS,
     Edge,
     Initiator,
     Lifecycle,
     LifecyclePolicy,
+    RegistrationEdge,
     Trigger,
 )
 from registration_fsm.domain.parsing import check_registration_id
@@ -68,6 +79,8 @@ from registration_fsm.errors import (
     SubscriberError,
     ThrottledError,
     UnknownDetail,
+    UnknownField,
+    UnknownRegistrationType,
     UnknownTrigger,
     WaitTimeout,
 )
@@ -83,11 +96,13 @@ if TYPE_CHECKING:
         run_forever,
         serve,
     )
-    from registration_fsm.ports import RegistrationApi
+    from registration_fsm.emulator.forms import AccountLimits, FormRules
+    from registration_fsm.ports import FormsApi, RegistrationApi
     from registration_fsm.quotas import DEFAULT_QUOTAS, Quotas
     from registration_fsm.store import MemoryStore, SQLiteStore, Store, StoredRegistration
     from registration_fsm.sync import SyncAnomaly, Synchronizer, SyncReport
     from registration_fsm.sync.events import EventFollower, JsonLinesSource
+    from registration_fsm.sync.forms import capture_catalog, fill_form, read_field_values
 
 #: Names imported on first use, and the module each lives in.
 _LAZY: dict[str, str] = {
@@ -101,7 +116,13 @@ _LAZY: dict[str, str] = {
     "Faults": "registration_fsm.emulator",
     "run_forever": "registration_fsm.emulator",
     "serve": "registration_fsm.emulator",
+    "AccountLimits": "registration_fsm.emulator.forms",
+    "FormRules": "registration_fsm.emulator.forms",
+    "FormsApi": "registration_fsm.ports",
     "RegistrationApi": "registration_fsm.ports",
+    "capture_catalog": "registration_fsm.sync.forms",
+    "fill_form": "registration_fsm.sync.forms",
+    "read_field_values": "registration_fsm.sync.forms",
     "DEFAULT_QUOTAS": "registration_fsm.quotas",
     "Quotas": "registration_fsm.quotas",
     "MemoryStore": "registration_fsm.store",
@@ -132,13 +153,16 @@ __all__ = [
     "DEFAULT_QUOTAS",
     "EDGES",
     "LIFECYCLE",
+    "REGISTRATION_EDGES",
     "TRIGGERS",
     "AccessDeniedError",
+    "AccountLimits",
     "Anomaly",
     "ApiError",
     "ApiUnavailable",
     "ApiValidationError",
     "Boto3RegistrationApi",
+    "Catalog",
     "ClockError",
     "CommandRefused",
     "ConflictError",
@@ -149,6 +173,12 @@ __all__ = [
     "EmulatorServer",
     "EventFollower",
     "Faults",
+    "FieldChange",
+    "FieldDefinition",
+    "FieldValue",
+    "FieldValues",
+    "FormRules",
+    "FormsApi",
     "Guard",
     "GuardContext",
     "Initiator",
@@ -170,8 +200,10 @@ __all__ = [
     "Refusal",
     "Registration",
     "RegistrationApi",
+    "RegistrationEdge",
     "RegistrationError",
     "RegistrationStatus",
+    "RegistrationTypeDefinition",
     "RegistrationVersion",
     "SQLiteStore",
     "ServiceQuotaExceededError",
@@ -190,10 +222,15 @@ __all__ = [
     "TransitionEvent",
     "Trigger",
     "UnknownDetail",
+    "UnknownField",
+    "UnknownRegistrationType",
     "UnknownTrigger",
     "VersionStatus",
     "WaitTimeout",
+    "capture_catalog",
     "check_registration_id",
+    "fill_form",
+    "read_field_values",
     "require_actor",
     "require_metadata",
     "require_reason",

@@ -112,8 +112,13 @@ def test_json_is_offered_where_it_makes_sense(path: tuple[str, ...]) -> None:
 
 #: The story, in order: each pattern must match a later line than the one before.
 STORY = [
-    r"CreateRegistration US_TEN_DLC_BRAND_REGISTRATION",
-    r"v1 +\(new\) -> DRAFT +create",
+    r"The account has toll-free number phone-[0-9a-f]{32}",
+    r"CreateRegistration US_TOLL_FREE_REGISTRATION",
+    r"v1 +\(new\) -> DRAFT +create +alice",
+    r"attached the opt-in screenshot: attachment-[0-9a-f]{32}",
+    r"form of v1: 21 fields put \(messageSamples\.messageSample1 left out\)",
+    r"associated phone-[0-9a-f]{32} \(this type: before submit\)",
+    r"submit refused \(FIELD_VALIDATION_FAILED\), nothing changed: messageSamples\.messageSample1$",
     r"v1 +DRAFT -> SUBMITTED +submit +alice",
     r"v1 +SUBMITTED -> REVIEWING +begin_review +aws",
     r"v1 +REVIEWING -> DENIED +deny +aws",
@@ -121,17 +126,18 @@ STORY = [
     r"v2 +DRAFT -> SUBMITTED +submit +alice",
     r"discard by alice refused \(DISCARD_REGISTRATION_VERSION_NOT_ALLOWED\)",
     r"- four_eyes: alice may not discard alone",
-    r'v2 +SUBMITTED -> DISCARDED +discard +carol +"wrong EIN"',
+    r'v2 +SUBMITTED -> DISCARDED +discard +carol +"opt-in not fixed"',
     r"v3 +\(new\) -> DRAFT +create +alice",
     r"v3 +DRAFT -> SUBMITTED +submit +alice",
     r"v3 +SUBMITTED -> REVIEWING +begin_review",
     r"v3 +REVIEWING -> APPROVED +approve",
-    r"v4 +\(new\) -> DRAFT +create +alice",
-    r"v4 +DRAFT -> AWS_REVIEWING +submit +alice",
-    r"v4 +REVIEWING -> APPROVED +approve",
-    r"v3 +APPROVED -> ARCHIVED +archive",
-    r"v3 +ARCHIVED +Draft",  # the final table
-    r"v4 +APPROVED +Draft",
+    r"reg +REVIEWING -> PROVISIONING +provision",
+    r"reg +PROVISIONING -> COMPLETE +complete_provisioning",
+    r"US_TOLL_FREE_REGISTRATION  COMPLETE$",  # the final table
+    r"v1 +DENIED +Draft",
+    r"v3 +APPROVED +Draft",
+    r"Fields changed from the denied v1 to the approved v3:",
+    r"changed messagingUseCase\.optInDescription: 'Customers tick .* -> 'At checkout ",
     r"API calls made through boto3: CreateRegistration 1, ",
 ]
 
@@ -156,17 +162,20 @@ def test_demo_json_prints_one_event_per_line() -> None:
         (1, "create"), (1, "submit"), (1, "begin_review"), (1, "deny"),
         (2, "create"), (2, "submit"), (2, "discard"),
         (3, "create"), (3, "submit"), (3, "begin_review"), (3, "approve"),
-        (4, "create"), (4, "submit"), (4, "begin_review"), (4, "approve"), (3, "archive"),
+        (None, "provision"), (None, "complete_provisioning"),
     ]  # fmt: skip
     discard = events[6]
     assert (discard["actor"], discard["reason"], discard["origin"], discard["metadata"]) == (
         "carol",
-        "wrong EIN",
+        "opt-in not fixed",
         "local",
         {"approved_by": "carol"},
     )
+    digests = [e["details"]["fields_digest"] for e in events if e["trigger"] == "submit"]
+    assert all(d.startswith("sha256:") for d in digests)
+    assert digests[0] == digests[1] != digests[2]  # v2 repeated v1's form; v3 fixed it
     assert events[0]["metadata"] == {"ticket": "CMP-101"}
-    assert events[3]["details"]["denied_reasons"][0]["Reason"] == "BRAND_MISMATCH"
+    assert events[3]["details"]["denied_reasons"][0]["Reason"] == "OPT_IN_INCOMPLETE"
     assert {e["origin"] for e in events if e["trigger"] in ("begin_review", "approve")} == {
         "remote"
     }
@@ -315,8 +324,8 @@ def test_sync_show_advance_and_discard_against_a_served_emulator(
     assert re.search(r"v1 +\(new\) -> DRAFT +create +customer \(seen by sync\)", out)
     assert re.search(r"v1 +DRAFT -> SUBMITTED +submit +customer \(seen by sync\)", out)
     assert out.splitlines()[-1] == (
-        "2 changed, 0 unchanged, 0 deleted, 0 not found, 0 failed; "
-        "API calls: DescribeRegistrationVersions 2, DescribeRegistrations 1"
+        "2 changed, 0 unchanged, 0 deleted, 0 not found, 0 failed; API calls: "
+        "DescribeRegistrationFieldValues 1, DescribeRegistrationVersions 2, DescribeRegistrations 1"
     )
 
     again = run(env, "sync", *api, "--json")

@@ -44,7 +44,13 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import REG_TYPE
 
-from registration_fsm import EmulatedRegistrationApi, serve
+from registration_fsm import (
+    Boto3RegistrationApi,
+    EmulatedRegistrationApi,
+    EmulatorClient,
+    fill_form,
+    serve,
+)
 from registration_fsm.cli.emulator import CATALOG_ENV
 from registration_fsm.domain.forms import Catalog, FieldType
 from registration_fsm.emulator.forms import ENV_CATALOG
@@ -668,3 +674,97 @@ def served_by_cli(env: dict[str, str], *args: str) -> Iterator[str]:
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+# -- the registration's own lifecycle, what was submitted ------------------------------------
+
+
+def test_releasing_a_registrations_last_number_closes_it(
+    cli: Cli, api: EmulatedRegistrationApi
+) -> None:
+    number = json.loads(cli.ok("emulator", "add-identity", "--number-type", "TOLL_FREE"))
+    rid = api.create_registration("US_TOLL_FREE_REGISTRATION")["RegistrationId"]
+    fill_form(api, rid)
+    api.create_registration_association(rid, number["ResourceId"])
+    api.submit_registration_version(rid)
+    for trigger in ("begin_review", "approve"):
+        api.advance(rid, trigger)
+    released = json.loads(cli.ok("emulator", "release-identity", number["ResourceId"]))
+    (event,) = released["Events"]
+    assert (event["trigger"], event["source"], event["dest"]) == ("close", "COMPLETE", "CLOSED")
+    assert event["details"] == {"resource_id": number["ResourceId"]}
+    (info,) = api.describe_registrations(registration_ids=[rid])
+    assert info["RegistrationStatus"] == "CLOSED"
+    again = cli.api("emulator", "release-identity", number["ResourceId"])
+    assert "does not exist" in one_line_error(again)
+    assert "--type" in usage_error(cli.api("emulator", "add-identity", "--type", "bogus"))
+
+
+def test_show_prints_what_each_version_submitted_and_the_diff(
+    cli: Cli, api: EmulatedRegistrationApi
+) -> None:
+    rid = api.create_registration(REG_TYPE)["RegistrationId"]
+    fill_form(api, rid)
+    api.submit_registration_version(rid)
+    for trigger, details in (("begin_review", {}), ("deny", {"feedback": "name"})):
+        api.advance(rid, trigger, **details)
+    api.create_registration_version(rid)
+    fill_form(api, rid, text={"companyInfo.companyName": "Example Corporation Inc"})
+    api.submit_registration_version(rid)
+    cli.ok("sync", "--store", cli.store)
+
+    shown = cli.run("show", "--store", cli.store, "--fields", rid).stdout
+    assert re.search(r"v1 +\d+ field value\(s\), sha256:[0-9a-f]{64}", shown)
+    assert "companyInfo.companyName: 'Example Corporation Inc'" in shown
+    diff = cli.run("show", "--store", cli.store, "--diff", "1", "2", rid)
+    assert diff.returncode == 0, diff.stderr
+    assert diff.stdout.splitlines() == [
+        f"{rid}: v1 -> v2, 1 field(s) changed",
+        "  changed companyInfo.companyName: 'Example Corp' -> 'Example Corporation Inc'",
+    ]
+    as_json = json.loads(cli.run("show", "--store", cli.store, "--diff", "1", "2", rid,
+                                 "--json").stdout)  # fmt: skip
+    assert as_json[0]["After"] == {
+        "FieldPath": "companyInfo.companyName", "TextValue": "Example Corporation Inc"
+    }  # fmt: skip
+    assert "one registration" in usage_error(
+        cli.run("show", "--store", cli.store, "--diff", "1", "2")
+    )
+    assert "has no version 3" in one_line_error(
+        cli.run("show", "--store", cli.store, "--diff", "1", "3", rid)
+    )
+
+
+def test_the_emulator_provisions_the_types_named(env: dict[str, str]) -> None:
+    with served_by_cli(env, "--provisioning", REG_TYPE) as url:
+        sms = client(url)
+        rid = sms.create_registration(RegistrationType=REG_TYPE)["RegistrationId"]
+        api = Boto3RegistrationApi(sms)
+        fill_form(api, rid)
+        sms.submit_registration_version(RegistrationId=rid)
+        control = EmulatorClient(url)
+        for trigger in ("begin_review", "approve"):
+            control.advance(rid, trigger)
+        assert status_of(sms, rid) == "PROVISIONING"
+        (done,) = control.advance(rid, "complete_provisioning")
+        assert (done.trigger, str(done.dest)) == ("complete_provisioning", "COMPLETE")
+        assert status_of(sms, rid) == "COMPLETE"
+
+
+def status_of(sms: Any, rid: str) -> str:
+    status: str = sms.describe_registrations(RegistrationIds=[rid])["Registrations"][0][
+        "RegistrationStatus"
+    ]
+    return status
+
+
+def test_a_bad_policy_option_is_a_usage_error(env: dict[str, str]) -> None:
+    assert EXE is not None
+    for args in (["--allow-edge", "no_such_edge"], ["--provisioning", "bad type!"]):
+        command = [EXE, "emulator", "--port", "0", *args]
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=HANG, check=False
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        assert ("no optional edge" in done.stderr) or ("not a registration type" in done.stderr)

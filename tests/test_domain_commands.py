@@ -208,8 +208,8 @@ def test_a_misspelt_detail_changes_nothing_and_delivers_nothing(clock: TickingCl
         reg.fire("submit", aws_reveiw=True, clock=clock)
     assert isinstance(err.value, TypeError)
     assert (err.value.trigger, err.value.detail) == ("submit", "aws_reveiw")
-    assert err.value.accepted == ("aws_review",)
-    assert str(err.value) == "submit does not take 'aws_reveiw'; it takes aws_review"
+    assert err.value.accepted == ("aws_review", "field_values")
+    assert str(err.value) == "submit does not take 'aws_reveiw'; it takes aws_review, field_values"
     assert _snapshot(reg) == before
     assert delivered == []
     with pytest.raises(UnknownDetail, match="it takes no details"):

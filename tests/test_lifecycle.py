@@ -143,7 +143,8 @@ def test_trigger_names_are_the_domain_language() -> None:
     assert set(LIFECYCLE.moving_triggers) == set(MOVING)
     assert LIFECYCLE.initial == Edge(None, "create", V.DRAFT)
     assert STAMP_OF[LIFECYCLE.initial.dest] == "DraftTimestamp"
-    assert LIFECYCLE.trigger("submit").details == ("aws_review",)
+    assert LIFECYCLE.trigger("submit").details == ("aws_review", "field_values")
+    assert LIFECYCLE.trigger("close").details == ("resource_id",)
     assert LIFECYCLE.trigger("deny").details == ("denied_reasons", "feedback")
     assert LIFECYCLE.trigger("delete").scope == "registration"
 

@@ -22,6 +22,7 @@ from helpers import REG_TYPE, TickingClock
 from registration_fsm import (
     CommandRefused,
     ConflictError,
+    FieldValues,
     GuardContext,
     Origin,
     Registration,
@@ -206,7 +207,11 @@ def test_first_sync_creates_local_registrations_with_create_and_path_events(
 
     assert report.changed == [fresh, denied, approved]  # the API's order: oldest first
     assert (report.unchanged, report.deleted, report.failed, report.anomalies) == ([], [], {}, [])
-    assert report.api_calls == {"DescribeRegistrations": 1, "DescribeRegistrationVersions": 3}
+    # And the field values of each version that has left DRAFT: once, as submitted.
+    assert report.api_calls == {
+        "DescribeRegistrations": 1, "DescribeRegistrationVersions": 3,
+        "DescribeRegistrationFieldValues": 3,
+    }  # fmt: skip
     for reg_id in (fresh, denied, approved):
         assert syncer.get(reg_id) == remote.truth(reg_id)
     assert {r.id for r in syncer.registrations()} == {fresh, denied, approved}
@@ -220,7 +225,8 @@ def test_first_sync_creates_local_registrations_with_create_and_path_events(
         (1, "deny", VersionStatus.REVIEWING, VersionStatus.DENIED, d.denied),
     ]
     by_trigger = {e.trigger: e for e in report.events if e.registration_id == denied}
-    assert by_trigger["submit"].details == {"aws_review": True}
+    empty = FieldValues.empty().digest()  # the emulator here serves no forms
+    assert by_trigger["submit"].details == {"aws_review": True, "fields_digest": empty}
     assert by_trigger["deny"].details == {"denied_reasons": [DENIAL], "feedback": "fix it"}
 
     a1, a2 = (remote.truth(approved).versions[n].history for n in (1, 2))
@@ -519,8 +525,9 @@ def test_requests_per_registration_full_incremental_and_one_percent_changed(
     assert one_percent.api_calls == {
         "DescribeRegistrations": 2,
         "DescribeRegistrationVersions": 2,
+        "DescribeRegistrationFieldValues": 2,  # the two submitted versions' values, once
     }
-    assert one_percent.requests_per_registration == 0.02
+    assert one_percent.requests_per_registration == 0.03
     assert [e.trigger for e in one_percent.events] == ["submit", "submit"]
     assert SyncReport().requests_per_registration == 0.0
 
@@ -560,6 +567,7 @@ def test_waiting_costs_one_request_a_poll_while_nothing_changes(remote: Remote) 
     assert delta(before, remote.calls()) == {
         "DescribeRegistrations": 4,
         "DescribeRegistrationVersions": 2,
+        "DescribeRegistrationFieldValues": 1,  # v1 has left DRAFT: read once
     }
 
 
@@ -686,6 +694,7 @@ def test_commands_apply_the_api_answer_and_record_who_and_why(remote: Remote) ->
         "SubmitRegistrationVersion": 2,
         "DiscardRegistrationVersion": 1,
         "CreateRegistrationVersion": 1,
+        "DescribeRegistrationFieldValues": 2,  # what each submit sent, read once
     }
     h1, h2 = (remote.truth(reg_id).versions[n].history for n in (1, 2))
     V = VersionStatus
@@ -701,7 +710,8 @@ def test_commands_apply_the_api_answer_and_record_who_and_why(remote: Remote) ->
         (Origin.LOCAL, "alice", None),
         (Origin.LOCAL, "alice", None),
     ]
-    assert aws.details == {"aws_review": True}
+    # The empty form's digest: what was submitted (the emulator here serves no forms).
+    assert aws.details == {"aws_review": True, "fields_digest": FieldValues.empty().digest()}
     assert syncer.get(reg_id) == remote.truth(reg_id)
     stored = list(syncer.store.events(reg_id))
     assert stored[1:] == [submitted, discarded, opened, aws]
@@ -794,6 +804,7 @@ def test_a_conflict_from_the_api_repulls_and_carries_the_fresh_state(remote: Rem
         "SubmitRegistrationVersion": 1,
         "DescribeRegistrations": 1,
         "DescribeRegistrationVersions": 1,
+        "DescribeRegistrationFieldValues": 1,  # the re-pull saw v1 leave DRAFT
     }
     events = list(syncer.store.events(reg_id))
     assert [(e.trigger, e.origin, e.actor) for e in events] == [
@@ -1027,7 +1038,8 @@ def test_the_report_is_json_ready(remote: Remote) -> None:
         "events", "anomalies", "changed", "unchanged", "resumed", "deleted", "not_found",
         "failed", "api_calls", "requests_per_registration",
     }  # fmt: skip
-    assert data["requests_per_registration"] == 2.0  # one list page, one describe
+    # One list page, one describe, and the submitted version's field values.
+    assert data["requests_per_registration"] == 3.0
     assert [e["trigger"] for e in data["events"]] == ["create", "submit"]
     assert data["events"][0]["origin"] == "remote"
     assert isinstance(report, SyncReport)

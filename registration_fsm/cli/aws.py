@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
     from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
+    from registration_fsm.domain.registration import Registration
     from registration_fsm.sync import Synchronizer
 
 from registration_fsm.cli.output import (
+    field_lines,
     registration_json,
     registration_table,
     timeline_line,
@@ -31,6 +33,8 @@ from registration_fsm.cli.quota_options import (
     quota_options,
 )
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LifecyclePolicy
+from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN
+from registration_fsm.errors import InvalidArgument
 from registration_fsm.pacing import Pacer
 from registration_fsm.quotas import Quotas
 
@@ -292,13 +296,26 @@ def _bar(as_json: bool, syncer: Synchronizer) -> Iterator[Callable[[int, int], N
               help="SQLite file holding the local state.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON (the API's shapes).")
 @click.option("--events", "with_events", is_flag=True, help="Also print each one's events.")
+@click.option("--fields", "with_fields", is_flag=True,
+              help="Also print each version's field values (as submitted).")  # fmt: skip
+@click.option("--diff", "diff_versions", nargs=2, type=click.IntRange(VERSION_MIN, VERSION_MAX),
+              metavar="A B", default=None,
+              help="Print what changed in the field values from version A to B.")  # fmt: skip
 @click.argument("registration_ids", nargs=-1)
 def show(
-    store_path: Path, as_json: bool, with_events: bool, registration_ids: tuple[str, ...]
-) -> None:
-    """Show local registrations (all, or the ones named) from the store."""
+    store_path: Path, as_json: bool, with_events: bool, with_fields: bool,
+    diff_versions: tuple[int, int] | None, registration_ids: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Show local registrations (all, or the ones named) from the store.
+
+    A sync keeps each version's field values as they stood when it left DRAFT (the
+    evidence of what was submitted): --fields prints them, --diff A B (one
+    registration) what changed between two versions.
+    """
     from registration_fsm.store.sqlite import SQLiteStore
 
+    if diff_versions is not None and len(registration_ids) != 1:
+        raise click.UsageError("--diff compares two versions of one registration: name it")
     if not store_path.exists():
         raise click.ClickException(f"no store at {store_path}; run `registration-fsm sync` first")
     with SQLiteStore(store_path) as store:
@@ -311,10 +328,17 @@ def show(
             found.append(
                 (stored.registration, list(store.events(registration_id)) if with_events else [])
             )
+    if diff_versions is not None:
+        _show_diff(found[0][0], *diff_versions, as_json=as_json)
+        return
     if as_json:
         data = []
         for registration, events in found:
             item = registration_json(registration)
+            if with_fields:
+                item["FieldValues"] = {
+                    str(n): v.to_json() for n, v in registration.field_values_known().items()
+                }
             if with_events:
                 item["Events"] = [e.to_dict() for e in events]
             data.append(item)
@@ -323,8 +347,29 @@ def show(
     for registration, events in found:
         for line in registration_table(registration):
             click.echo(line)
+        if with_fields:
+            for line in field_lines(registration):
+                click.echo(line)
         for event in events:
             click.echo(timeline_line(event))
+
+
+def _show_diff(registration: Registration, before: int, after: int, *, as_json: bool) -> None:
+    try:
+        changes = registration.diff_fields(before, after)
+    except InvalidArgument as err:
+        raise click.ClickException(str(err)) from None
+    if as_json:
+        click.echo(to_json([
+            {"FieldPath": c.field_path, "Change": c.kind,
+             "Before": None if c.before is None else c.before.to_api(),
+             "After": None if c.after is None else c.after.to_api()}
+            for c in changes
+        ]))  # fmt: skip
+        return
+    click.echo(f"{registration.id}: v{before} -> v{after}, {len(changes)} field(s) changed")
+    for change in changes:
+        click.echo(f"  {change.kind:<7} {change.describe()}")
 
 
 @click.command(short_help="Poll a registration until it reaches a status.")

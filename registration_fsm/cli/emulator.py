@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,10 +11,12 @@ from click.core import ParameterSource
 
 from registration_fsm.cli.output import to_json
 from registration_fsm.cli.quota_options import current_quotas, quota_options, quotas_named
-from registration_fsm.errors import InvalidApiData, InvalidArgument, InvalidArgumentType
+from registration_fsm.domain.lifecycle import LifecyclePolicy
+from registration_fsm.errors import InvalidApiData, InvalidArgument, InvalidArgumentType, shown
 
 if TYPE_CHECKING:
     from registration_fsm.domain.forms import Catalog
+    from registration_fsm.emulator import EmulatorClient
 
 #: The environment variable --catalog reads (the emulator's own ENV_CATALOG; not imported
 #: from it, so that the CLI starts without loading the emulator).
@@ -43,6 +46,12 @@ CATALOG_ENV = "REGISTRATION_FSM_CATALOG"
 @click.option("--catalog", "catalog_name", default=None, metavar="FILE|none", envvar=CATALOG_ENV,
               help="The registration forms to serve: a catalogue file (see `catalog capture`), "
               "or none (any type, no form checks). Default: the shipped catalogue.")  # fmt: skip
+@click.option("--provisioning", "provisioning", multiple=True, metavar="TYPE|all",
+              help="Approvals of this registration type pass through PROVISIONING until "
+              "`advance ... complete_provisioning` (repeatable; all: every type).")  # fmt: skip
+@click.option("--allow-edge", "edges", multiple=True, metavar="EDGE",
+              help="Turn on an optional lifecycle edge AWS does not document (repeatable; "
+              "names in docs/lifecycle.md).")  # fmt: skip
 @click.pass_context
 def emulator(
     ctx: click.Context,
@@ -57,6 +66,8 @@ def emulator(
     events_file: Path | None,
     events_url: str | None,
     catalog_name: str | None,
+    provisioning: tuple[str, ...],
+    edges: tuple[str, ...],
 ) -> None:
     """Serve the emulator over AWS JSON 1.0 until Ctrl-C (prints its URL).
 
@@ -75,6 +86,7 @@ def emulator(
     if no_quotas and quotas_named():
         raise click.UsageError("--no-quotas contradicts --quota / --quota-file: give one")
     catalog = _catalog(ctx, catalog_name)  # first: a refused option leaves no events file
+    policy = _policy(provisioning, edges)
     from registration_fsm import EmulatedRegistrationApi, Faults, run_forever
     from registration_fsm.emulator.events import HttpPostSink, JsonLinesSink
 
@@ -92,9 +104,27 @@ def emulator(
     faults = Faults(seed=seed or 0, latency=latency, throttle_rate=throttle_rate,
                     error_rate=error_rate, drop_rate=drop_rate)  # fmt: skip
     api = EmulatedRegistrationApi(
-        seed=seed, quotas=None if no_quotas else current_quotas(), catalog=catalog
+        seed=seed, quotas=None if no_quotas else current_quotas(), catalog=catalog, policy=policy
     )
     run_forever(host, port, faults=faults, api=api, events_file=events_file, events_url=events_url)
+
+
+def _policy(provisioning: tuple[str, ...], edges: tuple[str, ...]) -> LifecyclePolicy:
+    """--allow-edge and --provisioning as a policy (an unknown edge is a usage error)."""
+    try:
+        policy = LifecyclePolicy.allow(*edges)
+    except InvalidArgument as err:
+        raise click.BadParameter(str(err), param_hint="--allow-edge") from None
+    if not provisioning:
+        return policy
+    if "all" in provisioning:
+        return policy.with_provisioning()
+    for name in provisioning:
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", name):
+            raise click.BadParameter(
+                f"{shown(name)} is not a registration type", param_hint="--provisioning"
+            )
+    return policy.with_provisioning(*provisioning)
 
 
 def _catalog(ctx: click.Context, name: str | None) -> Catalog | None:
@@ -113,21 +143,30 @@ def _catalog(ctx: click.Context, name: str | None) -> Catalog | None:
         raise click.BadParameter(str(err), param_hint=hint) from None
 
 
+def _endpoint_and_timeout(command: Any) -> Any:
+    """The options of the commands that talk to a served emulator's control target."""
+    command = click.option("--timeout", default=30.0, show_default=True,
+                           type=click.FloatRange(min=0, min_open=True, max=3600),
+                           help="Seconds to wait for the emulator's answer.")(command)  # fmt: skip
+    return click.option("--endpoint-url", required=True,
+                        envvar="AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2",
+                        help="The running emulator's URL.")(command)  # fmt: skip
+
+
 @emulator.command(short_help="Apply an AWS-side trigger on a served emulator.")
-@click.option("--endpoint-url", required=True, envvar="AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2",
-              help="The running emulator's URL.")  # fmt: skip
 @click.option("--denied-reason", "denied", multiple=True, metavar="REASON:TEXT",
               help="For deny: a denied reason (repeatable).")  # fmt: skip
 @click.option("--feedback", default=None, help="For deny: AWS review feedback.")
-@click.option("--timeout", default=30.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True, max=3600),
-              help="Seconds to wait for the emulator's answer.")  # fmt: skip
+@click.option("--resource-id", default=None,
+              help="For complete_provisioning, close: the identity that caused it.")  # fmt: skip
+@_endpoint_and_timeout
 @click.argument("registration_id")
 @click.argument("trigger")
 def advance(
-    endpoint_url: str,
     denied: tuple[str, ...],
     feedback: str | None,
+    resource_id: str | None,
+    endpoint_url: str,
     timeout: float,
     registration_id: str,
     trigger: str,
@@ -136,8 +175,6 @@ def advance(
 
     Prints the events the emulator applied; a refusal exits 1 with the API's error.
     """
-    from registration_fsm import EmulatorClient
-
     details: dict[str, Any] = {}
     if denied:
         details["denied_reasons"] = [
@@ -146,9 +183,51 @@ def advance(
         ]
     if feedback is not None:
         details["feedback"] = feedback
+    if resource_id is not None:
+        details["resource_id"] = resource_id
+    events = _client(endpoint_url, timeout).advance(registration_id, trigger, **details)
+    click.echo(to_json({"Events": [event.to_dict() for event in events]}))
+
+
+@emulator.command("add-identity", short_help="Give a served emulator's account a number.")
+@click.option("--type", "resource_type", default="phone-number", show_default=True,
+              type=click.Choice(["phone-number", "sender-id", "pool"]))  # fmt: skip
+@click.option("--country", "iso_country_code", default="US", show_default=True,
+              help="ISO country code.")  # fmt: skip
+@click.option("--number-type", default=None,
+              help="A phone number's NumberType (default TOLL_FREE).")  # fmt: skip
+@click.option("--phone-number", default=None, help="A phone number's E.164 digits.")
+@_endpoint_and_timeout
+def add_identity(
+    resource_type: str, iso_country_code: str, number_type: str | None,
+    phone_number: str | None, endpoint_url: str, timeout: float,
+) -> None:  # fmt: skip
+    """Give the account an origination identity (as buying a number or registering a
+    sender ID would) for `registration-fsm associate`. Prints its
+    RegistrationAssociationMetadata (ResourceId...)."""
+    found = _client(endpoint_url, timeout).add_origination_identity(
+        resource_type,
+        iso_country_code=iso_country_code,
+        phone_number=phone_number,
+        number_type=number_type,
+    )
+    click.echo(to_json(found))
+
+
+@emulator.command("release-identity", short_help="Delete an identity (a number) on AWS's side.")
+@_endpoint_and_timeout
+@click.argument("resource_id")
+def release_identity(endpoint_url: str, timeout: float, resource_id: str) -> None:
+    """Delete origination identity RESOURCE_ID (release the number). A COMPLETE
+    registration whose last identity it was goes CLOSED. Prints the events."""
+    events = _client(endpoint_url, timeout).release_origination_identity(resource_id)
+    click.echo(to_json({"Events": [event.to_dict() for event in events]}))
+
+
+def _client(endpoint_url: str, timeout: float) -> EmulatorClient:
+    from registration_fsm import EmulatorClient
+
     try:
-        client = EmulatorClient(endpoint_url, timeout=timeout)
+        return EmulatorClient(endpoint_url, timeout=timeout)
     except ValueError as err:  # InvalidArgument, or urllib's own (an unclosed "[" of IPv6)
         raise click.BadParameter(str(err), param_hint="--endpoint-url") from None
-    events = client.advance(registration_id, trigger, **details)
-    click.echo(to_json({"Events": [event.to_dict() for event in events]}))

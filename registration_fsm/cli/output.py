@@ -70,6 +70,20 @@ def registration_table(reg: Registration) -> list[str]:
     return lines
 
 
+def field_lines(reg: Registration) -> list[str]:
+    """Each version's kept field values (with their digest) as lines of text."""
+    known = reg.field_values_known()
+    lines = []
+    for n in sorted(reg.versions):
+        values = known.get(n)
+        if values is None:
+            lines.append(f"  v{n:<3} field values not read")
+            continue
+        lines.append(f"  v{n:<3} {len(values)} field value(s), {values.digest()}")
+        lines.extend(f"        {path}: {value.show()}" for path, value in values.items())
+    return lines
+
+
 def _num(value: int | None) -> str:
     return "-" if value is None else f"v{value}"
 

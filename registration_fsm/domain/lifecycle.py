@@ -92,7 +92,7 @@ TRIGGERS: Mapping[str, Trigger] = {
     for t in (
         Trigger("create", C, "CreateRegistrationVersion", (),
                 "CREATE_REGISTRATION_VERSION_NOT_ALLOWED"),
-        Trigger("submit", C, "SubmitRegistrationVersion", ("aws_review",),
+        Trigger("submit", C, "SubmitRegistrationVersion", ("aws_review", "field_values"),
                 "SUBMIT_REGISTRATION_VERSION_NOT_ALLOWED"),
         Trigger("begin_review", A),
         Trigger("require_authentication", A),
@@ -105,8 +105,8 @@ TRIGGERS: Mapping[str, Trigger] = {
         Trigger("revoke", A),
         Trigger("archive", A),
         Trigger("provision", A, scope="registration", follows="approve"),
-        Trigger("complete_provisioning", A, scope="registration"),
-        Trigger("close", A, scope="registration"),
+        Trigger("complete_provisioning", A, details=("resource_id",), scope="registration"),
+        Trigger("close", A, details=("resource_id",), scope="registration"),
         Trigger("delete", C, "DeleteRegistration", (), "RESOURCE_DELETION_NOT_ALLOWED",
                 scope="registration"),
     )

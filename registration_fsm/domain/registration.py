@@ -27,6 +27,7 @@ from registration_fsm.domain.events import (
     check_text,
     deliver,
 )
+from registration_fsm.domain.forms.values import FieldChange, FieldValues
 from registration_fsm.domain.lifecycle import (
     DEFAULT_POLICY,
     LIFECYCLE,
@@ -182,6 +183,9 @@ class Registration:
     _versions: dict[int, RegistrationVersion]
     _additional_attributes: dict[str, str] = attrs.field(factory=dict)
     _anomalies: tuple[Anomaly, ...] = attrs.field(default=(), eq=False, repr=False)
+    #: Evidence, not API state (RegistrationVersionInformation has no values): the field
+    #: values of a version as submitted (or as last read from a DRAFT), by number.
+    _field_values: dict[int, FieldValues] = attrs.field(factory=dict, eq=False, repr=False)
     _subscribers: list[Subscriber] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False, eq=False, repr=False)
 
@@ -621,6 +625,7 @@ class Registration:
         self,
         *,
         aws_review: bool = False,
+        field_values: FieldValues | None = None,
         actor: str | None = None,
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
@@ -628,9 +633,11 @@ class Registration:
         clock: Clock | None = None,
     ) -> TransitionEvent:
         """SubmitRegistrationVersion: the current DRAFT goes to SUBMITTED (AWS_REVIEWING
-        with ``aws_review``)."""
+        with ``aws_review``). ``field_values``, the form as submitted, is kept with the
+        version (:meth:`field_values`) and its digest recorded in the event."""
+        values: dict[str, Any] = {} if field_values is None else {"field_values": field_values}
         return self.fire("submit", aws_review=aws_review, actor=actor, reason=reason,
-                         metadata=metadata, guards=guards, clock=clock)  # fmt: skip
+                         metadata=metadata, guards=guards, clock=clock, **values)  # fmt: skip
 
     def create_version(
         self,
@@ -741,6 +748,50 @@ class Registration:
 
     # -- what sync and the emulator need -----------------------------------
 
+    def field_values(self, number: int | None = None) -> FieldValues | None:
+        """Version ``number``'s field values (default: the current version's): as
+        submitted once it has left DRAFT, else as last read; None when not known."""
+        with self._lock:
+            return self._field_values.get(self._number(number))
+
+    def field_values_known(self) -> dict[int, FieldValues]:
+        """Every version's known field values, by number (a copy)."""
+        with self._lock:
+            return dict(self._field_values)
+
+    def keep_field_values(self, number: int, values: FieldValues) -> None:
+        """Record version ``number``'s field values as the API reports them (the API is
+        authoritative; a sync reads a version's values once, when it leaves DRAFT)."""
+        if not isinstance(values, FieldValues):
+            raise InvalidArgumentType(f"expected FieldValues, got {shown(values)}")
+        with self._lock:
+            self._field_values[self._number(number)] = values
+
+    def diff_fields(self, before: int, after: int) -> tuple[FieldChange, ...]:
+        """What changed in the field values from version ``before`` to ``after``.
+
+        Raises :class:`InvalidArgument` naming a version whose values are not known."""
+        with self._lock:
+            values = []
+            for number in (before, after):
+                found = self._field_values.get(self._number(number))
+                if found is None:
+                    raise InvalidArgument(
+                        f"{self._id} v{number}: its field values are not known "
+                        "(a sync reads them when the version leaves DRAFT)"
+                    )
+                values.append(found)
+        return values[0].diff(values[1])
+
+    def _number(self, number: int | None) -> int:
+        if number is None:
+            return self.current_version_number
+        if type(number) is not int:
+            raise InvalidArgumentType(f"a version number is an int, got {shown(number)}")
+        if number not in self._versions:
+            raise InvalidArgument(f"{self._id} has no version {number}")
+        return number
+
     def adopt_version(self, version: RegistrationVersion) -> None:
         """Take a version as the API reports it (replacing the one with its number).
 
@@ -809,6 +860,9 @@ class Registration:
         origin: Origin,
     ) -> TransitionEvent:
         self._versions[version.number] = version.moved(edge.dest, at, request.details.updates)
+        submitted = request.details.given.get("field_values")
+        if submitted is not None:
+            self._field_values[version.number] = submitted
         return TransitionEvent(
             self._id,
             version.number,
@@ -862,6 +916,7 @@ class Registration:
             request.actor,
             request.reason,
             request.metadata,
+            dict(request.details.recorded),
         )
 
     def _time(self, clock: Clock | None, latest: datetime, what: str) -> datetime:

@@ -11,6 +11,7 @@ import attrs
 from registration_fsm.domain import parsing as p
 from registration_fsm.domain.anomalies import Anomaly, history_anomalies
 from registration_fsm.domain.events import Origin, TransitionEvent, check_metadata
+from registration_fsm.domain.forms.values import FieldValues
 from registration_fsm.domain.history import ATTR_OF, STAMP_OF, StatusHistory, ensure_utc
 from registration_fsm.domain.lifecycle import LIFECYCLE, Trigger
 from registration_fsm.domain.statuses import VersionStatus
@@ -20,6 +21,7 @@ from registration_fsm.errors import (
     InvalidArgument,
     InvalidArgumentType,
     UnknownDetail,
+    shown,
 )
 
 #: The trigger of the edge that brings a version into existence.
@@ -396,6 +398,14 @@ def prepare_details(trigger: Trigger, details: Mapping[str, Any]) -> PreparedDet
             raise InvalidArgumentType(str(err)) from None
         updates["denied_reasons"] = parsed
         recorded["denied_reasons"] = [r.to_api() for r in parsed]
+    values = details.get("field_values")
+    if values is not None:
+        if not isinstance(values, FieldValues):
+            raise InvalidArgumentType(f"field_values must be FieldValues, got {shown(values)}")
+        recorded["fields_digest"] = values.digest()
+    resource = details.get("resource_id")
+    if resource is not None:  # the origination identity that caused the change
+        recorded["resource_id"] = p.check_resource_id(resource, "resource_id")
     feedback = details.get("feedback")
     if feedback is not None:
         if not isinstance(feedback, str):

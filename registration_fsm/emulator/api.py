@@ -25,7 +25,7 @@ import attrs
 
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LIFECYCLE, LifecyclePolicy
-from registration_fsm.domain.parsing import check_registration_id
+from registration_fsm.domain.parsing import check_registration_id, check_resource_id
 from registration_fsm.domain.registration import Registration
 from registration_fsm.domain.statuses import RegistrationStatus as R
 from registration_fsm.domain.version import Clock, read_clock
@@ -517,6 +517,31 @@ class EmulatedRegistrationApi(FormMethods):
                 phone_number=phone_number,
                 number_type=number_type,
             )
+
+    def release_origination_identity(self, resource_id: str) -> tuple[TransitionEvent, ...]:
+        """The account deletes an origination identity (releases the number): its
+        association ends. When it was the last of a registration whose type's
+        disassociation behaviour is DISASSOCIATE_ALL_CLOSES_REGISTRATION (or the
+        catalogue is off) and the registration is COMPLETE, the registration goes CLOSED
+        ("the phone number or sender ID has been deleted"): a ``close`` event naming the
+        identity. Returns the events (none otherwise); NotFoundError for an unknown id."""
+        resource = check_resource_id(resource_id, "resource_id")
+        with self._lock:
+            reg_id = self.forms.release_identity(resource)
+            if reg_id is None:
+                return ()
+            reg = self._resolve(reg_id).registration
+            closes = self.forms.closes_when_released(reg.type)
+            if not closes or LIFECYCLE.registration_destination(reg.status, "close") is None:
+                return ()
+            events: list[TransitionEvent] = []
+            unsubscribe = reg.subscribe(events.append)
+            try:
+                reg.fire("close", clock=self._now(), policy=self.policy, resource_id=resource)
+            finally:
+                unsubscribe()
+                self._events.flush()
+            return tuple(events)
 
     # -- handlers (called under the lock, with validated params) ------------
 

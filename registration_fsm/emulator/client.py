@@ -64,6 +64,26 @@ class EmulatorClient:
         answer = self._call("Advance", body)
         return tuple(TransitionEvent.from_dict(e) for e in answer.get("Events") or ())
 
+    def add_origination_identity(
+        self,
+        resource_type: str = "phone-number",
+        *,
+        iso_country_code: str = "US",
+        phone_number: str | None = None,
+        number_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Give the account an origination identity, as
+        :meth:`EmulatedRegistrationApi.add_origination_identity` does; returns its
+        RegistrationAssociationMetadata (``ResourceId``...)."""
+        body = {"ResourceType": resource_type, "IsoCountryCode": iso_country_code,
+                "PhoneNumber": phone_number, "NumberType": number_type}  # fmt: skip
+        return self._call("AddOriginationIdentity", body)
+
+    def release_origination_identity(self, resource_id: str) -> tuple[TransitionEvent, ...]:
+        """Delete an origination identity; the events it caused (a ``close``, or none)."""
+        answer = self._call("ReleaseOriginationIdentity", {"ResourceId": resource_id})
+        return tuple(TransitionEvent.from_dict(e) for e in answer.get("Events") or ())
+
     def calls(self) -> dict[str, int]:
         """The emulator's request counters, by operation."""
         counts = self._call("Calls", {}).get("Calls") or {}

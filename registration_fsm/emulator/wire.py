@@ -43,7 +43,7 @@ API_PREFIX = "PinpointSMSVoiceV2"
 #: ``X-Amz-Target`` prefix of the emulator-only control operations.
 CONTROL_PREFIX = "RegistrationFsmEmulator"
 #: The control operations.
-CONTROL_OPERATIONS = ("Advance", "Calls")
+CONTROL_OPERATIONS = ("Advance", "Calls", "AddOriginationIdentity", "ReleaseOriginationIdentity")
 
 #: HTTP status by error code. The model declares no ``httpStatusCode`` for its
 #: errors, so AWS JSON 1.0's defaults apply: 500 for a fault, 400 otherwise.
@@ -82,13 +82,24 @@ def dispatch(
 def dispatch_control(
     api: EmulatedRegistrationApi, operation: str, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Run an emulator-only operation (``Advance`` or ``Calls``).
+    """Run an emulator-only operation (:data:`CONTROL_OPERATIONS`).
 
     ``Advance`` returns {"Events": [TransitionEvent.to_dict(), ...]}; ``Details``
-    carries the trigger's snake_case details (``denied_reasons``, ``feedback``).
+    carries the trigger's snake_case details (``denied_reasons``, ``feedback``,
+    ``resource_id``). ``AddOriginationIdentity`` gives the account a phone number,
+    sender ID or pool (RegistrationAssociationMetadata back);
+    ``ReleaseOriginationIdentity`` deletes one ({"Events": [...]}: a ``close`` when
+    it was its registration's last).
     """
     if operation == "Calls":
         return {"Calls": dict(api.calls)}
+    if operation == "AddOriginationIdentity":
+        return _add_identity(api, params)
+    if operation == "ReleaseOriginationIdentity":
+        if not isinstance(params, Mapping) or not isinstance(params.get("ResourceId"), str):
+            raise _invalid("ResourceId", "expected a string")
+        events = api.release_origination_identity(params["ResourceId"])
+        return {"Events": [event.to_dict() for event in events]}
     if operation != "Advance":
         raise UnknownOperationError(
             f"unknown control operation {shown(operation)}; served: "
@@ -107,6 +118,25 @@ def dispatch_control(
         raise _invalid("Details", "expected an object")
     events = api.advance(reg_id, trigger, **details)
     return {"Events": [event.to_dict() for event in events]}
+
+
+def _add_identity(api: EmulatedRegistrationApi, params: Any) -> dict[str, Any]:
+    """``AddOriginationIdentity``: ResourceType, IsoCountryCode, PhoneNumber, NumberType."""
+    if not isinstance(params, Mapping):
+        raise _invalid("(request)", "expected an object")
+    names = {"ResourceType": "resource_type", "IsoCountryCode": "iso_country_code",
+             "PhoneNumber": "phone_number", "NumberType": "number_type"}  # fmt: skip
+    for key in params:
+        if key not in names:
+            raise _invalid(key, f"not a member; expected {', '.join(names)}")
+    kwargs = {names[k]: v for k, v in params.items() if v is not None}
+    for key, value in kwargs.items():
+        if not isinstance(value, str):
+            raise _invalid(key, f"{shown(value)} is not a string")
+    try:
+        return api.add_origination_identity(**kwargs)
+    except InvalidArgument as err:
+        raise _invalid("(request)", str(err)) from None
 
 
 def _invalid(field: str, message: str) -> ApiValidationError:

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from registration_fsm.domain.events import TransitionEvent
+from registration_fsm.domain.forms.values import FieldValues
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import (
     InvalidArgument,
@@ -28,6 +29,9 @@ from registration_fsm.errors import (
 from registration_fsm.store.chain import AuditRecord, record_hash
 
 _DATETIME = "$datetime"
+#: Where a stored version keeps its field values (not an API member: the API keeps
+#: them apart, DescribeRegistrationFieldValues).
+FIELD_VALUES = "FieldValues"
 #: What a parser may raise on stored data that is not what was written.
 _UNUSABLE = (RegistrationError, ValueError, TypeError, KeyError, AttributeError)
 
@@ -116,6 +120,11 @@ def encode_save(
     with registration.lock:  # a consistent snapshot while another thread fires
         info = registration.to_api()
         versions = registration.versions_to_api()
+        known = registration.field_values_known()
+    for version in versions:
+        values = known.get(version["VersionNumber"])
+        if values is not None:
+            version[FIELD_VALUES] = values.to_json()
     encoded_events = []
     for i, event in enumerate(events):
         if not isinstance(event, TransitionEvent):
@@ -140,8 +149,15 @@ def decode_registration(info: str, versions: Sequence[str], where: str) -> Regis
     """Rebuild a registration from its stored JSON; :class:`StoreError` if it is unusable."""
     data = loads(info, f"{where} info")
     raw_versions = [loads(text, f"{where} version") for text in versions]
+    known: dict[Any, Any] = {}
+    for raw in raw_versions:
+        if isinstance(raw, dict) and FIELD_VALUES in raw:
+            known[raw.get("VersionNumber")] = raw.pop(FIELD_VALUES)
     try:
-        return Registration.from_api(data, raw_versions)
+        registration = Registration.from_api(data, raw_versions)
+        for number, values in known.items():
+            registration.keep_field_values(number, FieldValues.from_json(values))
+        return registration
     except _UNUSABLE as err:
         raise StoreError(f"{where}: stored registration is unusable ({err})") from None
 

@@ -8,6 +8,7 @@ sync of just the registration it names (:func:`registration_id_of`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -108,8 +109,9 @@ class Wanted:
 
     def reachable_from(self, registration: Registration) -> bool:
         """Whether a wanted status can still come: the current version can reach it along
-        the lifecycle (with the registration status that follows from it). A new version is
-        a command of its own, so a closed current version reaches only itself."""
+        the lifecycle, with the registration statuses that follow from it and those AWS
+        moves the registration to on its own (PROVISIONING, COMPLETE, CLOSED). A new
+        version or a delete is a command of its own, so neither is counted."""
         current = registration.current_version
         if current.status.is_unknown or registration.status.is_unknown:
             return True
@@ -117,12 +119,26 @@ class Wanted:
         ended = registration.status in ENDED_REGISTRATION_STATUSES
         for status in LIFECYCLE.reachable(current.status) if not ended else {current.status}:
             approved = has_approved or status is VersionStatus.APPROVED
-            derived = derive_registration_status(
-                registration.status, status, current.number, approved
-            )
-            if self.pairs & _seen(derived, status):
-                return True
+            for provisioning in (False, True):
+                derived = derive_registration_status(
+                    registration.status, status, current.number, approved,
+                    provisioning=provisioning,
+                )  # fmt: skip
+                if any(self.pairs & _seen(r, status) for r in _aws_reachable(derived)):
+                    return True
         return bool(self.pairs & _seen(registration.status, current.status))
+
+
+@functools.cache
+def _aws_reachable(start: RegistrationStatus) -> frozenset[RegistrationStatus]:
+    """``start`` and the registration statuses AWS's own registration triggers reach."""
+    seen, todo = {start}, [start]
+    while todo:
+        for edge in LIFECYCLE.registration_edges_from(todo.pop()):
+            if edge.trigger in LIFECYCLE.registration_aws_triggers and edge.dest not in seen:
+                seen.add(edge.dest)
+                todo.append(edge.dest)
+    return frozenset(seen)
 
 
 def _seen(registration: RegistrationStatus, version: VersionStatus) -> set[tuple[str, str]]:

@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 
 from registration_fsm.domain.events import Origin, Subscriber, TransitionEvent, deliver
+from registration_fsm.domain.forms import FieldValues
 from registration_fsm.domain.lifecycle import LIFECYCLE
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import DELETE, Registration
@@ -54,9 +55,10 @@ from registration_fsm.errors import (
     shown,
 )
 from registration_fsm.pacing import Pacer
-from registration_fsm.ports import RegistrationApi
+from registration_fsm.ports import FormsApi, RegistrationApi
 from registration_fsm.store.base import ResumableStore, Store, StoredRegistration
 from registration_fsm.store.memory import MemoryStore
+from registration_fsm.sync.forms import read_field_values
 from registration_fsm.sync.reconcile import Difference, registration_difference
 from registration_fsm.sync.report import Interruption, SyncReport
 from registration_fsm.sync.unit_of_work import UnitOfWork
@@ -109,6 +111,13 @@ class Puller:
         retries_on_stale: how often a save that lost to another writer is redone.
         clock: the time a change is seen at, for changes the API does not date
             (a registration found deleted).
+        field_values: when a sync reads a version's field values
+            (DescribeRegistrationFieldValues, one request a version): ``"submitted"``
+            (default) once, when the version leaves DRAFT — it keeps them as the
+            evidence of what was submitted, and the event that tells the submit
+            records their digest; ``"drafts"`` also the current DRAFT's, every time
+            its registration is described; ``"off"`` never. An API that serves no
+            forms (no ``describe_registration_field_values``) is never asked.
     """
 
     def __init__(
@@ -120,6 +129,7 @@ class Puller:
         page_size: int = 100,
         retries_on_stale: int = 3,
         clock: Clock | None = None,
+        field_values: str = "submitted",
     ) -> None:
         if not isinstance(api, RegistrationApi):
             raise InvalidArgumentType(
@@ -137,6 +147,12 @@ class Puller:
             raise InvalidArgument(f"page_size must be 1..100, got {page_size!r}")
         if clock is not None and not callable(clock):
             raise InvalidArgumentType(f"clock must be callable, got {shown(clock)}")
+        if field_values not in FIELD_VALUE_MODES:
+            raise InvalidArgument(
+                f"field_values must be one of {', '.join(FIELD_VALUE_MODES)}, "
+                f"got {shown(field_values)}"
+            )
+        self.field_values = field_values
         self.api = api
         self.store: Store = store if store is not None else MemoryStore()
         self.uow = UnitOfWork(self.store, retries=retries_on_stale)
@@ -409,15 +425,38 @@ class Puller:
             with tx:
                 if tx.attempt:
                     remote, summary = self.describe_again(remote.id)
+                read = self._field_values(tx.registration, remote)
                 diff = registration_difference(
                     tx.registration, remote, observed_at=read_clock(self.clock)
                 )
-                events = diff.events
+                events = _with_digests(diff.events, read)
                 if attribution is not None:
                     events = tuple(attribution.apply(e) for e in events)
                 tx.save(remote, events, summary=summary)
                 return Difference(events, diff.anomalies)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
+
+    def _field_values(
+        self, local: Registration | None, remote: Registration
+    ) -> dict[int, FieldValues]:
+        """Give ``remote`` the field values ``local`` knows, and those read now (returned):
+        of each version that left DRAFT since ``local`` (and with ``"drafts"``, of the
+        current DRAFT), as :attr:`field_values` says."""
+        known = {} if local is None else local.field_values_known()
+        read: dict[int, FieldValues] = {}
+        api = self.api
+        if self.field_values != "off" and isinstance(api, FormsApi):
+            before = {} if local is None else local.versions
+            for number, version in remote.versions.items():
+                draft = version.status is VersionStatus.DRAFT
+                was = before.get(number)
+                left_draft = not draft and (was is None or was.status is VersionStatus.DRAFT)
+                if left_draft or (draft and self.field_values == "drafts"):
+                    read[number] = read_field_values(api, remote.id, number)
+        for number, values in {**known, **read}.items():
+            if number in remote.versions:
+                remote.keep_field_values(number, values)
+        return read
 
     def _mark_deleted(self, registration_id: str, report: SyncReport) -> None:
         """The API no longer lists a tracked registration: record its deletion."""
@@ -493,6 +532,26 @@ def _current(stored: StoredRegistration | None, summary: Mapping[str, Any]) -> b
     if stored.summary is not None:
         return stored.summary == summary
     return stored.registration.to_api() == summary
+
+
+#: The choices of :class:`Puller`'s ``field_values``.
+FIELD_VALUE_MODES = ("submitted", "drafts", "off")
+
+
+def _with_digests(
+    events: Sequence[TransitionEvent], read: Mapping[int, FieldValues]
+) -> tuple[TransitionEvent, ...]:
+    """``events`` with the digest of the values read for a version that left DRAFT on the
+    event that tells it (a submit, or a change no legal path explains)."""
+    out = []
+    for event in events:
+        values = None if event.version_number is None else read.get(event.version_number)
+        if values is not None and event.source is VersionStatus.DRAFT:
+            digest = values.digest()
+            out.append(event._replace(details={**event.details, "fields_digest": digest}))
+        else:
+            out.append(event)
+    return tuple(out)
 
 
 #: How many times :meth:`Puller.describe` reads a registration again whose summary

@@ -44,6 +44,9 @@ class Synchronizer(Commands):
         retries_on_stale: how often a save that lost to another writer is redone.
         policy: the :class:`~registration_fsm.LifecyclePolicy` of the local checks.
         clock: the time changes the API does not date are seen at (default: now).
+        field_values: when field values are read: ``"submitted"`` (once, when a version
+            leaves DRAFT: the evidence of what was submitted), ``"drafts"`` (also the
+            current DRAFT's on every pull of it) or ``"off"``; see :class:`.pull.Puller`.
 
     Reading: :meth:`get`, :meth:`registrations`, :meth:`subscribe`. Pulling:
     :meth:`sync`. Commands: :meth:`create`, :meth:`submit`, :meth:`create_version`,
@@ -60,6 +63,7 @@ class Synchronizer(Commands):
         retries_on_stale: int = 3,
         policy: LifecyclePolicy = DEFAULT_POLICY,
         clock: Clock | None = None,
+        field_values: str = "submitted",
     ) -> None:
         super().__init__(
             api,
@@ -68,6 +72,7 @@ class Synchronizer(Commands):
             page_size=page_size,
             retries_on_stale=retries_on_stale,
             clock=clock,
+            field_values=field_values,
         )
         if not isinstance(policy, LifecyclePolicy):
             raise InvalidArgumentType(f"policy must be a LifecyclePolicy, got {shown(policy)}")
