@@ -61,7 +61,8 @@ def test_the_registration_table_and_its_queries() -> None:
     assert LIFECYCLE.registration_aws_triggers == ("provision", "complete_provisioning", "close")
     assert LIFECYCLE.trigger("provision").follows == "approve"
     assert LIFECYCLE.registration_allowed(R.COMPLETE) == ("close", "delete")
-    assert LIFECYCLE.registration_allowed(R.REVIEWING) == ("delete",)  # provision: never alone
+    # provision: never alone; delete: not while REVIEWING (the user guide's status page)
+    assert LIFECYCLE.registration_allowed(R.REVIEWING) == ()
     assert LIFECYCLE.registration_allowed(R.PROVISIONING) == ("complete_provisioning", "delete")
     assert LIFECYCLE.registration_allowed(R.CLOSED) == ("delete",)
     assert LIFECYCLE.registration_allowed(R.DELETED) == ()
@@ -333,9 +334,40 @@ def test_close_and_complete_are_refused_where_the_table_has_no_edge(clock: Ticki
     before = _snapshot(reg)
     (refusal,) = reg.refusals("close")
     assert refusal.name == "lifecycle"
-    assert "is REVIEWING; close is not allowed from it (allowed: delete)" in refusal.message
+    assert "is REVIEWING; close is not allowed from it (allowed: none)" in refusal.message
     with pytest.raises(CommandRefused):
         reg.complete_provisioning(clock=clock)
     with pytest.raises(CommandRefused, match="never fired alone"):
         reg.fire("provision", clock=clock)
     assert _snapshot(reg) == before
+
+
+def test_delete_is_refused_while_reviewing_as_the_user_guide_says(clock: TickingClock) -> None:
+    reg = _reviewing(clock)
+    assert reg.status == R.REVIEWING
+    assert "delete" not in LIFECYCLE.registration_allowed(R.REVIEWING)
+    before = reg.versions_to_api()
+    with pytest.raises(CommandRefused) as refused:
+        reg.delete(clock=clock)
+    assert refused.value.reason == "RESOURCE_DELETION_NOT_ALLOWED"
+    assert "registrations-status.html" in str(refused.value)
+    assert "can't make any changes" in str(refused.value)
+    assert (reg.status, reg.versions_to_api()) == (R.REVIEWING, before)
+    reg.approve(clock=clock)
+    assert reg.delete(clock=clock).dest == R.DELETED
+
+
+def test_wait_sees_the_registrations_own_statuses_as_reachable(clock: TickingClock) -> None:
+    from registration_fsm.sync.follow import Wanted
+
+    reg = _reviewing(clock, TOLL_FREE)
+    reg.approve(clock=clock, policy=PROVISIONING)
+    assert reg.status == R.PROVISIONING
+    complete, closed = Wanted.of([R.COMPLETE]), Wanted.of([R.CLOSED])
+    assert complete.reachable_from(reg)
+    assert closed.reachable_from(reg)
+    reg.fire("complete_provisioning", clock=clock, resource_id="phone-1")
+    reg.fire("close", clock=clock, resource_id="phone-1")
+    assert reg.status == R.CLOSED
+    assert not complete.reachable_from(reg)
+    assert Wanted.of([R.DELETED]).reachable_from(reg) is False  # a delete is a command

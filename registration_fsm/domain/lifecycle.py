@@ -159,9 +159,19 @@ REGISTRATION_EDGES: tuple[RegistrationEdge, ...] = (
     inferred(R.PROVISIONING, "complete_provisioning", R.COMPLETE, note="PROVISIONING: the origination identity 'is being created'; COMPLETE: it 'has been created'"),  # noqa: E501
     inferred(R.COMPLETE, "close", R.CLOSED, note="CLOSED: 'the phone number or sender ID has been deleted'; only a complete registration has one to lose"),  # noqa: E501
     documented(R.CLOSED, "delete", R.DELETED, STATUS_GUIDE, note="CLOSED: you 'must also delete the registration for the number'"),  # noqa: E501
-    inferred(None, "delete", R.DELETED, link=DELETE_DOC, note="DeleteRegistration from any other status; refusals by status are undocumented"),  # noqa: E501
+    inferred(None, "delete", R.DELETED, link=DELETE_DOC, note="DeleteRegistration from any other status but REVIEWING (NOT_FROM: documented); other refusals by status are undocumented"),  # noqa: E501
 )
 # fmt: on
+
+#: Where an "any other status" edge of :data:`REGISTRATION_EDGES` does not apply:
+#: (trigger, status) -> (the page that says so, what it says). Documented, so not optional.
+NOT_FROM: Mapping[tuple[str, RegistrationStatus], tuple[str, str]] = {
+    ("delete", R.REVIEWING): (
+        STATUS_GUIDE,
+        "REVIEWING: 'You can't make any changes to your registration or any resources "
+        "associated to the registration while it is in this state'",
+    ),
+}
 
 
 class _Probe:
@@ -311,7 +321,10 @@ class Lifecycle:
         anywhere = tuple(
             e
             for e in self.registration_edges
-            if e.source is None and e.trigger not in taken and e.dest != status
+            if e.source is None
+            and e.trigger not in taken
+            and e.dest != status
+            and (e.trigger, status) not in NOT_FROM
         )
         return own + anywhere
 
@@ -748,6 +761,7 @@ __all__ = [
     "HISTORY_DOC",
     "INFO_DOC",
     "LIFECYCLE",
+    "NOT_FROM",
     "REGISTRATION_EDGES",
     "STATUS_DOC",
     "STATUS_GUIDE",

@@ -31,6 +31,7 @@ from registration_fsm.domain.forms.values import FieldChange, FieldValues
 from registration_fsm.domain.lifecycle import (
     DEFAULT_POLICY,
     LIFECYCLE,
+    NOT_FROM,
     Edge,
     LifecyclePolicy,
     RegistrationEdge,
@@ -485,6 +486,10 @@ class Registration:
                     "provisioning covers the registration's type); it is never fired alone",
                 )
             ]
+        blocked = NOT_FROM.get((trigger.name, status))
+        if edge is None and blocked is not None:
+            link, says = blocked
+            return [Refusal("lifecycle", f"registration {self._id} is {says} ({link})")]
         if edge is None:
             allowed = ", ".join(LIFECYCLE.registration_allowed(status)) or "none"
             return [
