@@ -144,3 +144,28 @@ def test_the_domain_submit_takes_the_values() -> None:
         Registration.new("registration-" + "b" * 32, "arn:y", BRAND).fire(
             "submit", field_values={"a": "b"}
         )
+
+
+def test_a_first_sync_reads_current_versions_and_all_backfills_the_rest(
+    emu: EmulatedRegistrationApi,
+) -> None:
+    reg_id = emu.create_registration(BRAND)["RegistrationId"]
+    first = fill_form(emu, reg_id)
+    emu.submit_registration_version(reg_id)
+    emu.advance(reg_id, "begin_review")
+    emu.advance(reg_id, "deny")
+    emu.create_registration_version(reg_id)
+    second = fill_form(emu, reg_id, text={NAME: "Example Corporation Inc"})
+    emu.submit_registration_version(reg_id)
+
+    syncer = Synchronizer(emu)  # sees v1 already DENIED, v2 SUBMITTED: reads v2 only
+    syncer.sync()
+    assert syncer.get(reg_id).field_values_known() == {2: second}
+    assert emu.calls["DescribeRegistrationFieldValues"] == 1
+
+    backfill = Synchronizer(emu, syncer.store, field_values="all")
+    backfill.sync(full=True)
+    assert backfill.get(reg_id).field_values_known() == {1: first, 2: second}
+    assert emu.calls["DescribeRegistrationFieldValues"] == 2  # v1 only: v2 was known
+    backfill.sync(full=True)
+    assert emu.calls["DescribeRegistrationFieldValues"] == 2  # nothing left to read

@@ -112,12 +112,16 @@ class Puller:
         clock: the time a change is seen at, for changes the API does not date
             (a registration found deleted).
         field_values: when a sync reads a version's field values
-            (DescribeRegistrationFieldValues, one request a version): ``"submitted"``
-            (default) once, when the version leaves DRAFT — it keeps them as the
-            evidence of what was submitted, and the event that tells the submit
-            records their digest; ``"drafts"`` also the current DRAFT's, every time
-            its registration is described; ``"off"`` never. An API that serves no
-            forms (no ``describe_registration_field_values``) is never asked.
+            (DescribeRegistrationFieldValues, one request a version), kept as the
+            evidence of what was submitted, their digest on the event that tells the
+            submit. ``"submitted"`` (default): once, when the sync sees the version
+            leave DRAFT — the store had it as a DRAFT, or it is a registration's
+            current version, new to the store (older versions a first sync finds
+            closed are not read); ``"all"``: also every other version that has left
+            DRAFT whose values the store lacks (a backfill, one request each);
+            ``"drafts"``: as ``"submitted"``, and the current DRAFT's every time its
+            registration is described; ``"off"``: never. An API that serves no forms
+            (no FormsApi) is never asked.
     """
 
     def __init__(
@@ -439,19 +443,23 @@ class Puller:
     def _field_values(
         self, local: Registration | None, remote: Registration
     ) -> dict[int, FieldValues]:
-        """Give ``remote`` the field values ``local`` knows, and those read now (returned):
-        of each version that left DRAFT since ``local`` (and with ``"drafts"``, of the
-        current DRAFT), as :attr:`field_values` says."""
+        """Give ``remote`` the field values ``local`` knows, and those read now (returned),
+        as :attr:`field_values` says."""
         known = {} if local is None else local.field_values_known()
         read: dict[int, FieldValues] = {}
-        api = self.api
-        if self.field_values != "off" and isinstance(api, FormsApi):
+        api, mode = self.api, self.field_values
+        if mode != "off" and isinstance(api, FormsApi):
             before = {} if local is None else local.versions
+            current = remote.current_version_number
             for number, version in remote.versions.items():
                 draft = version.status is VersionStatus.DRAFT
                 was = before.get(number)
-                left_draft = not draft and (was is None or was.status is VersionStatus.DRAFT)
-                if left_draft or (draft and self.field_values == "drafts"):
+                seen_leaving = not draft and (
+                    (was is not None and was.status is VersionStatus.DRAFT)
+                    or (was is None and number == current)
+                )
+                backfill = mode == "all" and not draft and number not in known
+                if seen_leaving or backfill or (draft and mode == "drafts"):
                     read[number] = read_field_values(api, remote.id, number)
         for number, values in {**known, **read}.items():
             if number in remote.versions:
@@ -535,7 +543,7 @@ def _current(stored: StoredRegistration | None, summary: Mapping[str, Any]) -> b
 
 
 #: The choices of :class:`Puller`'s ``field_values``.
-FIELD_VALUE_MODES = ("submitted", "drafts", "off")
+FIELD_VALUE_MODES = ("submitted", "all", "drafts", "off")
 
 
 def _with_digests(

@@ -44,9 +44,11 @@ class Synchronizer(Commands):
         retries_on_stale: how often a save that lost to another writer is redone.
         policy: the :class:`~registration_fsm.LifecyclePolicy` of the local checks.
         clock: the time changes the API does not date are seen at (default: now).
-        field_values: when field values are read: ``"submitted"`` (once, when a version
-            leaves DRAFT: the evidence of what was submitted), ``"drafts"`` (also the
-            current DRAFT's on every pull of it) or ``"off"``; see :class:`.pull.Puller`.
+        field_values: when field values are read: ``"submitted"`` (once, when a sync
+            sees a version leave DRAFT: the evidence of what was submitted), ``"all"``
+            (also older closed versions whose values the store lacks: a backfill),
+            ``"drafts"`` (also the current DRAFT's on every pull of it) or ``"off"``;
+            see :class:`.pull.Puller`.
 
     Reading: :meth:`get`, :meth:`registrations`, :meth:`subscribe`. Pulling:
     :meth:`sync`. Commands: :meth:`create`, :meth:`submit`, :meth:`create_version`,
