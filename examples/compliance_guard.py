@@ -1,7 +1,9 @@
 """A four-eyes rule for discards: refused until a second person approves.
 
 The discard goes through a Synchronizer to the in-memory emulator, so the guards
-run before any request is made: a refused discard costs no API call. Run it with
+run before any request is made: a refused discard costs no API call. The
+emulator keeps AWS's request quotas on a virtual clock, so filling in the
+registration's form (one request per field) runs at once. Run it with
 
     python examples/compliance_guard.py
 """
@@ -15,8 +17,10 @@ from registration_fsm import (
     GuardContext,
     Synchronizer,
     TransitionEvent,
+    fill_form,
     require_reason,
 )
+from registration_fsm.testing import VirtualClock
 
 
 class FourEyes:
@@ -39,13 +43,14 @@ class FourEyes:
 
 
 def main() -> None:
-    api = EmulatedRegistrationApi(seed=1)
+    api = EmulatedRegistrationApi(seed=1, clock=VirtualClock())
     syncer = Synchronizer(api)
     audit: list[TransitionEvent] = []
     syncer.subscribe(audit.append)
     four_eyes = FourEyes()
     guards: list[Guard] = [require_reason, four_eyes]
     rid = syncer.create("US_TEN_DLC_BRAND_REGISTRATION").id
+    fill_form(api, rid)  # the brand's form, from the catalogue's example values
     syncer.submit(rid, actor="alice")
 
     def discard(actor: str) -> None:

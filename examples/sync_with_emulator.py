@@ -2,9 +2,14 @@
 
 The emulator is served over HTTP on 127.0.0.1 (a free port); boto3 talks to it
 with dummy credentials, exactly as it would talk to AWS. Another system creates
-registrations, AWS reviews them, and each sync prints what changed. Run it with
+registrations and fills in their forms, AWS reviews them, and each sync prints
+what changed. Run it with
 
     python examples/sync_with_emulator.py
+
+Filling in the two forms takes about 30 seconds: one request per field, at AWS's
+quota of one per second, as on AWS (REGISTRATION_FSM_QUOTA_SCALE=100 in the
+environment runs every quota a hundred times faster).
 
 Against AWS, build the client with your credentials and no endpoint_url instead.
 """
@@ -18,6 +23,7 @@ from registration_fsm import (
     EmulatedRegistrationApi,
     Synchronizer,
     SyncReport,
+    fill_form,
     serve,
 )
 
@@ -41,10 +47,12 @@ def main() -> None:
             aws_access_key_id="dummy", aws_secret_access_key="dummy", region_name="us-east-1"
         )
         client = session.client("pinpoint-sms-voice-v2", endpoint_url=url)
-        # Another system creates and submits two registrations through plain boto3.
+        # Another system creates, fills in and submits two registrations through boto3.
+        other = Boto3RegistrationApi(client)  # paced by AWS's quotas
         ids = []
         for _ in range(2):
             created = client.create_registration(RegistrationType="US_TEN_DLC_BRAND_REGISTRATION")
+            fill_form(other, created["RegistrationId"])  # the brand's form
             client.submit_registration_version(RegistrationId=created["RegistrationId"])
             ids.append(created["RegistrationId"])
 

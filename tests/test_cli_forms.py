@@ -711,7 +711,9 @@ def test_show_prints_what_each_version_submitted_and_the_diff(
     api.create_registration_version(rid)
     fill_form(api, rid, text={"companyInfo.companyName": "Example Corporation Inc"})
     api.submit_registration_version(rid)
-    cli.ok("sync", "--store", cli.store)
+    cli.ok("sync", "--store", cli.store)  # sees v1 already DENIED: reads v2's values only
+    assert "v1   field values not read" in cli.run("show", "--store", cli.store, "--fields").stdout
+    cli.ok("sync", "--store", cli.store, "--full", "--field-values", "all")  # backfills v1
 
     shown = cli.run("show", "--store", cli.store, "--fields", rid).stdout
     assert re.search(r"v1 +\d+ field value\(s\), sha256:[0-9a-f]{64}", shown)

@@ -7,6 +7,10 @@ skipped only when the line before its fence is ``<!-- no-run -->`` (optionally
 ``<!-- no-run: why -->``), which is kept for code that needs real AWS
 credentials: such a block must use boto3.
 
+The blocks run as a user's code would: without ``REGISTRATION_FSM_CATALOG`` (which the
+suite's conftest sets to ``none``), so every emulator serves the shipped catalogue of
+registration forms, and a page must fill a form in before it submits it.
+
 Graphviz: a block that needs ``dot`` skips the page when it is missing, unless
 REGISTRATION_FSM_REQUIRE_TOOLS is set (as tests/test_diagrams.py does).
 
@@ -29,6 +33,9 @@ from pathlib import Path
 
 import pytest
 
+from registration_fsm import EmulatedRegistrationApi
+from registration_fsm.domain.forms import Catalog
+from registration_fsm.emulator.forms import ENV_CATALOG
 from registration_fsm.errors import GraphvizNotFound
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,12 +110,23 @@ def _page_blocks() -> Iterator[tuple[Path, list[Block]]]:
 PAGES_WITH_CODE = dict(_page_blocks())
 
 
-@pytest.mark.parametrize("page", list(PAGES_WITH_CODE), ids=lambda p: p.name)
-def test_page_examples_run(
-    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def as_a_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page's working directory and environment: a temporary directory, and no
+    REGISTRATION_FSM_CATALOG (emulators serve the shipped forms, as a user's do)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # mkdtemp() in a page lands here
+    monkeypatch.delenv(ENV_CATALOG, raising=False)
+
+
+@pytest.mark.usefixtures("as_a_user")
+def test_pages_run_with_the_shipped_catalogue() -> None:
+    assert EmulatedRegistrationApi().forms.catalog == Catalog.builtin()
+
+
+@pytest.mark.usefixtures("as_a_user")
+@pytest.mark.parametrize("page", list(PAGES_WITH_CODE), ids=lambda p: p.name)
+def test_page_examples_run(page: Path) -> None:
     try:
         run_blocks(PAGES_WITH_CODE[page], f"docs_{page.stem}")
     except GraphvizNotFound as err:

@@ -430,7 +430,19 @@ def associate_before_submit(w: World, reg_type: str, reg_id: str) -> None:
     if reg_type == TOLL_FREE:
         w.sms.create_registration_association(RegistrationId=reg_id, ResourceId=w.tfn)
     elif reg_type == CAMPAIGN:
-        w.sms.create_registration_association(RegistrationId=reg_id, ResourceId=w.brand)
+        w.sms.create_registration_association(RegistrationId=reg_id, ResourceId=approved_brand(w))
+
+
+def approved_brand(w: World) -> str:
+    """The world's brand, made COMPLETE first if it is not: a campaign is associated
+    with its brand once the brand is registered (ConflictException otherwise)."""
+    (info,) = w.emu.describe_registrations(registration_ids=[w.brand])
+    if info["RegistrationStatus"] == "CREATED":
+        fill(w, BRAND, w.brand)
+        w.sms.submit_registration_version(RegistrationId=w.brand)
+        for trigger in ("begin_review", "approve"):
+            w.emu.advance(w.brand, trigger)
+    return w.brand
 
 
 def fill(w: World, reg_type: str, reg_id: str, **chosen: FieldValue) -> FieldValues:
@@ -742,7 +754,7 @@ def _campaign_with_number(w: World) -> None:
 
 def _campaign_complete(w: World) -> None:
     fill(w, CAMPAIGN, w.campaign)
-    w.sms.create_registration_association(RegistrationId=w.campaign, ResourceId=w.brand)
+    w.sms.create_registration_association(RegistrationId=w.campaign, ResourceId=approved_brand(w))
     w.sms.submit_registration_version(RegistrationId=w.campaign)
     w.emu.advance(w.campaign, "begin_review")
     w.emu.advance(w.campaign, "approve")
@@ -768,7 +780,7 @@ def _tfn_taken(w: World, *, then_another: bool = False) -> None:
 
 
 def _brand_taken(w: World) -> None:
-    w.sms.create_registration_association(RegistrationId=w.campaign, ResourceId=w.brand)
+    w.sms.create_registration_association(RegistrationId=w.campaign, ResourceId=approved_brand(w))
 
 
 def _brand_value(w: World) -> None:
@@ -1370,7 +1382,12 @@ def test_associate_after_complete_10dlc_numbers_and_a_brand_before_submit(world:
     not_complete: Answer = ("ConflictException", "REGISTRATION_NOT_COMPLETE", [])
     assert client_error(lambda: w.sms.create_registration_association(
         RegistrationId=w.campaign, ResourceId=w.ten_dlc)) == not_complete  # fmt: skip
-    tied = w.sms.create_registration_association(RegistrationId=w.campaign, ResourceId=w.brand)
+    # The brand must be registered (COMPLETE) first, as AWS documents.
+    assert client_error(lambda: w.sms.create_registration_association(
+        RegistrationId=w.campaign, ResourceId=w.brand)) == not_complete  # fmt: skip
+    tied = w.sms.create_registration_association(
+        RegistrationId=w.campaign, ResourceId=approved_brand(w)
+    )
     assert (tied["ResourceType"], tied["ResourceArn"]) == (
         BRAND,
         f"{ARN_PREFIX}registration/{w.brand}",

@@ -264,6 +264,7 @@ def make_emulator(seed: int) -> EmulatedRegistrationApi:
     api.advance(ids[3], "approve")
     api.advance(ids[4], "deny")
     api.create_registration_version(ids[4])
+    api.advance(ids[5], "deny")  # under review it could not be deleted
     api.delete_registration(ids[5])
     return api
 

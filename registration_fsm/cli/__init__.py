@@ -15,7 +15,7 @@ from registration_fsm.cli.diagram import diagram
 from registration_fsm.cli.emulator import emulator
 from registration_fsm.cli.follow import follow
 from registration_fsm.cli.form import associate, attach, form
-from registration_fsm.errors import RegistrationError
+from registration_fsm.errors import ApiError, RegistrationError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,9 +49,23 @@ def main(argv: list[str] | None = None) -> int:
         err.show()
         return err.exit_code
     except RegistrationError as err:
-        click.echo(f"error: {type(err).__name__}: {_one_line(str(err))}", err=True)
+        click.echo(f"error: {type(err).__name__}: {_one_line(_explained(err))}", err=True)
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _explained(err: RegistrationError) -> str:
+    """The error's message with the API's ``reason`` and the fields it names, if the
+    message does not say them already: what a script branches on, what to fix."""
+    text = str(err)
+    if not isinstance(err, ApiError):
+        return text
+    reason = getattr(err, "reason", None)
+    if isinstance(reason, str) and reason and reason not in text:
+        text = f"{reason}: {text}"
+    fields = getattr(err, "fields", ())
+    named = [f"{name}: {message}" for name, message in fields if message not in text]
+    return f"{text} ({'; '.join(named)})" if named else text
 
 
 def _one_line(message: str) -> str:

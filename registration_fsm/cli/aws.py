@@ -116,6 +116,7 @@ def make_synchronizer(
     *,
     quotas: Quotas | None = None,
     account: str | None = None,
+    field_values: str = "submitted",
 ) -> Synchronizer:
     """A Synchronizer over boto3 and an SQLite store (the CLI's one wiring of parts).
 
@@ -127,7 +128,7 @@ def make_synchronizer(
     api = make_api(
         endpoint_url, region, profile, connect_timeout, read_timeout, quotas=quotas, account=account
     )
-    return Synchronizer(api, SQLiteStore(store_path), policy=policy)
+    return Synchronizer(api, SQLiteStore(store_path), policy=policy, field_values=field_values)
 
 
 def make_api(
@@ -220,11 +221,16 @@ def progress_bar(
     is_flag=True,
     help="With --full: describe everything again, forgetting an interrupted sync's progress.",
 )
+@click.option("--field-values", type=click.Choice(["submitted", "all", "drafts", "off"]),
+              default="submitted", show_default=True,
+              help="When to read versions' field values: once as a version leaves DRAFT; "
+              "all: also older versions the store lacks (backfill); drafts: also the "
+              "current DRAFT's; off: never.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def sync(
     endpoint_url: str | None, region: str | None, profile: str | None,
     connect_timeout: float, read_timeout: float, store_path: Path,
-    ids: tuple[str, ...], full: bool, restart: bool, as_json: bool,
+    ids: tuple[str, ...], full: bool, restart: bool, field_values: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Pull registrations from the API into the local store and print what changed.
 
@@ -238,8 +244,9 @@ def sync(
     if restart and not full:
         raise click.UsageError("--restart only applies to a --full sync")
     syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
-    )
+        endpoint_url, region, profile, connect_timeout, read_timeout, store_path,
+        field_values=field_values,
+    )  # fmt: skip
     try:
         with syncer.store, _bar(as_json, syncer) as progress:
             report = syncer.sync(list(ids) or None, full, progress=progress, resume=not restart)

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from registration_fsm.cli.aws import DEFAULT_STORE, STORE_ENV, connection_options, make_api
-from registration_fsm.cli.form import reasons_shown
 from registration_fsm.cli.output import to_json
 from registration_fsm.errors import InvalidApiData, InvalidArgument, InvalidArgumentType, shown
 
@@ -83,7 +82,7 @@ def capture(
     """
     _check_output(output, force)
     api = make_api(endpoint_url, region, profile, connect_timeout, read_timeout)
-    with _staged(output, force) as write, reasons_shown():
+    with _staged(output, force) as write:
         found = _capture(api, types, _where(endpoint_url, api))
         write(to_json(found.to_json()) + "\n")
     fields = sum(len(t.fields) for t in found.types.values())

@@ -12,10 +12,8 @@ malformed command line is a usage error (exit 2) and sends nothing.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +23,6 @@ from registration_fsm.cli.aws import connection_options, make_api
 from registration_fsm.cli.output import to_json
 from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN
 from registration_fsm.errors import (
-    ApiError,
     InvalidApiData,
     InvalidArgument,
     InvalidArgumentType,
@@ -46,26 +43,6 @@ if TYPE_CHECKING:
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 #: The model's Tag limits: Key 1-128 characters, Value 0-256, at most 200 tags.
 _TAG_KEY_MAX, _TAG_VALUE_MAX, _TAGS_MAX = 128, 256, 200
-
-
-@contextlib.contextmanager
-def reasons_shown() -> Iterator[None]:
-    """Re-raise the API's errors with their ``reason`` and the fields they name in the
-    message, so that the one line the CLI prints says what to fix."""
-    try:
-        yield
-    except ApiError as err:
-        text = str(err)
-        reason = getattr(err, "reason", None)
-        if isinstance(reason, str) and reason and reason not in text:
-            text = f"{reason}: {text}"
-        fields = getattr(err, "fields", ())
-        named = [f"{name}: {message}" for name, message in fields if message not in text]
-        if named:
-            text = f"{text} ({'; '.join(named)})"
-        err.args = (text,)
-        err.message = text
-        raise
 
 
 def _registration_id(command: Any) -> Any:
@@ -114,22 +91,21 @@ def show_form(
     )
 
     api = make_api(endpoint_url, region, profile, connect_timeout, read_timeout)
-    with reasons_shown():
-        info = _registration(api, registration_id)
-        reg_type = info["RegistrationType"]
-        items = list(api.describe_registration_type_definitions(registration_types=[reg_type]))
-        if not items:
-            raise click.ClickException(f"the API does not describe registration type {reg_type}")
-        definition = RegistrationTypeDefinition.from_api(
-            items[0],
-            list(api.describe_registration_section_definitions(reg_type)),
-            list(api.describe_registration_field_definitions(reg_type)),
+    info = _registration(api, registration_id)
+    reg_type = info["RegistrationType"]
+    items = list(api.describe_registration_type_definitions(registration_types=[reg_type]))
+    if not items:
+        raise click.ClickException(f"the API does not describe registration type {reg_type}")
+    definition = RegistrationTypeDefinition.from_api(
+        items[0],
+        list(api.describe_registration_section_definitions(reg_type)),
+        list(api.describe_registration_field_definitions(reg_type)),
+    )
+    raw = list(
+        api.describe_registration_field_values(
+            info["RegistrationId"], version_number=version_number
         )
-        raw = list(
-            api.describe_registration_field_values(
-                info["RegistrationId"], version_number=version_number
-            )
-        )
+    )
     values = FieldValues.from_json(raw)
     notes = {item["FieldPath"]: item for item in raw}
     missing = missing_fields(definition, values)
@@ -282,14 +258,13 @@ def set_field(
         )
     checked = _field_value(field_path, choices or None, value, attachment_id)
     api = make_api(endpoint_url, region, profile, connect_timeout, read_timeout)
-    with reasons_shown():
-        result = api.put_registration_field_value(
-            registration_id,
-            field_path,
-            select_choices=checked.select_choices,
-            text_value=checked.text_value,
-            attachment_id=checked.attachment_id,
-        )
+    result = api.put_registration_field_value(
+        registration_id,
+        field_path,
+        select_choices=checked.select_choices,
+        text_value=checked.text_value,
+        attachment_id=checked.attachment_id,
+    )
     if as_json:
         click.echo(to_json(result))
         return
@@ -325,8 +300,7 @@ def unset_field(
     from registration_fsm.domain.forms import FieldValue
 
     api = make_api(endpoint_url, region, profile, connect_timeout, read_timeout)
-    with reasons_shown():
-        result = api.delete_registration_field_value(registration_id, field_path)
+    result = api.delete_registration_field_value(registration_id, field_path)
     if as_json:
         click.echo(to_json(result))
         return
@@ -382,10 +356,9 @@ def attach(
     """
     body, url = (None, source) if _URL_RE.match(source) else (_read(source), None)
     api = make_api(endpoint_url, region, profile, connect_timeout, read_timeout)
-    with reasons_shown():
-        result = api.create_registration_attachment(
-            attachment_body=body, attachment_url=url, tags=tags or None
-        )
+    result = api.create_registration_attachment(
+        attachment_body=body, attachment_url=url, tags=tags or None
+    )
     attachment_id = result.get("RegistrationAttachmentId")
     click.echo(to_json(result) if as_json else attachment_id)
     status = result.get("AttachmentStatus")
@@ -434,8 +407,7 @@ def associate(
     """CreateRegistrationAssociation: associate RESOURCE_ID (a phone number, sender ID or
     pool, by id or ARN) with the registration, as its type's SupportedAssociations allow."""
     api = make_api(endpoint_url, region, profile, connect_timeout, read_timeout)
-    with reasons_shown():
-        result = api.create_registration_association(registration_id, resource_id)
+    result = api.create_registration_association(registration_id, resource_id)
     if as_json:
         click.echo(to_json(result))
         return
@@ -446,4 +418,4 @@ def associate(
     )
 
 
-__all__ = ["associate", "attach", "form", "reasons_shown"]
+__all__ = ["associate", "attach", "form"]

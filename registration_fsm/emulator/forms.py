@@ -1051,6 +1051,16 @@ class FormDesk:
                 "ResourceId",
                 f"registration {reg.id} cannot be associated with itself",
             )
+        if other.status is not RegistrationStatus.COMPLETE:
+            # "Before you can create and register a 10DLC campaign, you must first
+            # register your company" (registrations-10dlc-register-campaign.html).
+            raise ConflictError(
+                f"registration {other.id} is {other.status.to_api()}: a registration is "
+                "associated with another only once that one is COMPLETE",
+                reason="REGISTRATION_NOT_COMPLETE",
+                resource_type="registration",
+                resource_id=other.id,
+            )
         return _Link(
             seq=next(self._seq),
             registration_id=reg.id,
