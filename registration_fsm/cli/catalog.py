@@ -95,24 +95,15 @@ def capture(
 
 def _capture(api: Any, types: list[str], where: str) -> Catalog:
     """The catalogue the API describes (only ``types``, if any are named)."""
-    from registration_fsm.domain.forms import Catalog
+    from registration_fsm.sync.forms import capture_catalog
 
-    items = list(api.describe_registration_type_definitions(registration_types=types))
-    named = [item.get("RegistrationType") for item in items]
-    absent = [t for t in types if t not in named]
-    if absent:
-        raise click.ClickException(f"the API has no registration type {', '.join(absent)}")
-    if not items:
-        raise click.ClickException("the API describes no registration types; nothing written")
-    sections: dict[str, list[dict[str, Any]]] = {}
-    fields: dict[str, list[dict[str, Any]]] = {}
-    for name in named:
-        if not isinstance(name, str) or name in sections:
-            break  # not a type name, or twice: Catalog.from_api names the problem
-        sections[name] = list(api.describe_registration_section_definitions(name))
-        fields[name] = list(api.describe_registration_field_definitions(name))
     day = datetime.now(UTC).date().isoformat()
-    return Catalog.from_api(items, sections, fields, source=f"captured from {where} on {day}")
+    try:
+        return capture_catalog(
+            api, registration_types=types, source=f"captured from {where} on {day}"
+        )
+    except InvalidArgument as err:  # no such type, or none at all: nothing is written
+        raise click.ClickException(f"{err}; nothing written") from None
 
 
 def _where(endpoint_url: str | None, api: Any) -> str:
