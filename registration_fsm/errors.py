@@ -34,8 +34,11 @@
     ├── StatusUnreachable          ``wait_for``'s target can no longer be reached
     ├── StoreError                 local state cannot be read or written
     │   └── StaleWrite             another writer saved the registration first
+    ├── CheckpointError            an audit checkpoint was not appended (its file or the
+    │                              trail does not verify, or it could not be written)
     ├── SubscriberError            .event .errors: the change happened, a subscriber failed
     ├── MissingDependency          an optional dependency is not installed (an ImportError)
+    ├── BindError                  .address: the emulator cannot listen there (an OSError)
     ├── DiagramError               a diagram could not be produced
     │   ├── GraphvizNotFound       no ``dot`` executable
     │   └── RenderError            ``dot`` failed
@@ -60,6 +63,8 @@ __all__ = [
     "ApiError",
     "ApiUnavailable",
     "ApiValidationError",
+    "BindError",
+    "CheckpointError",
     "ClockError",
     "CommandRefused",
     "ConflictError",
@@ -520,6 +525,11 @@ class StaleWrite(StoreError):
         self.found = found
 
 
+class CheckpointError(RegistrationError):
+    """An audit checkpoint was not appended: the checkpoint file's checkpoints or the
+    trail do not verify, the key is not the file's, or the line could not be written."""
+
+
 class SubscriberError(RegistrationError):
     """The change was applied, but one or more subscribers raised.
 
@@ -538,6 +548,16 @@ class SubscriberError(RegistrationError):
 
 class MissingDependency(RegistrationError, ImportError):
     """An optional dependency is not installed (the message says which extra brings it)."""
+
+
+class BindError(RegistrationError, OSError):
+    """The emulator cannot listen on ``address`` (a busy port, a host that cannot be
+    resolved or bound); ``errno`` is the OS's."""
+
+    def __init__(self, address: str, reason: str, errno: int | None = None) -> None:
+        super().__init__(f"cannot listen on {address}: {reason}")
+        self.address = address
+        self.errno = errno
 
 
 # -- diagrams and the testing kit --------------------------------------------------------

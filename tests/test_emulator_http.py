@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import socket
 import subprocess
 import sys
@@ -12,7 +11,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -449,12 +447,3 @@ def test_the_emulator_runs_without_boto3() -> None:
     out, err = proc.communicate(timeout=PATIENCE)
     assert proc.returncode == 0, err
     assert out.strip() == "CREATED"
-
-
-def test_the_docs_example_runs() -> None:
-    text = (Path(__file__).parent.parent / "docs" / "emulator.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
-    assert blocks
-    namespace: dict[str, Any] = {}  # one reader, top to bottom: later blocks use earlier names
-    for block in blocks:
-        exec(compile(block, "docs/emulator.md", "exec"), namespace)

@@ -36,6 +36,14 @@ CATALOG_ENV = "REGISTRATION_FSM_CATALOG"
               help="Share of requests answered ThrottlingException.")  # fmt: skip
 @click.option("--error-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of 5xx.")
 @click.option("--drop-rate", default=0.0, type=click.FloatRange(0, 1), help="Dropped connections.")
+@click.option("--request-deadline", default=30.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True, max=3600),
+              help="Seconds for a request to arrive whole (else 408), and for a kept-alive "
+              "connection to stay idle.")  # fmt: skip
+@click.option("--max-connections", default=64, show_default=True, type=click.IntRange(1, 10000),
+              help="Connections served at once (a thread each).")  # fmt: skip
+@click.option("--connection-wait", default=5.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Seconds a connection over the cap waits for a slot (then 503).")  # fmt: skip
 @quota_options
 @click.option("--no-quotas", is_flag=True,
               help="Enforce no request quotas (else AWS's defaults are enforced).")  # fmt: skip
@@ -62,6 +70,9 @@ def emulator(
     throttle_rate: float,
     error_rate: float,
     drop_rate: float,
+    request_deadline: float,
+    max_connections: int,
+    connection_wait: float,
     no_quotas: bool,
     events_file: Path | None,
     events_url: str | None,
@@ -79,10 +90,13 @@ def emulator(
     EventBridge's envelope) to --events-file and/or --events-url; a sink that fails
     is logged, never seen by the API's caller. The registration forms served are
     --catalog's (else REGISTRATION_FSM_CATALOG's, else the shipped catalogue); a file
-    that cannot be used is refused before anything is served.
+    that cannot be used is refused before anything is served. An address that cannot
+    be listened on (a busy port, an unknown host) is one line on stderr, exit 1.
     """  # fmt: skip
     if ctx.invoked_subcommand is not None:
         return
+    if not host.strip():
+        raise click.BadParameter("an empty host: give a host name or address", param_hint="--host")
     if no_quotas and quotas_named():
         raise click.UsageError("--no-quotas contradicts --quota / --quota-file: give one")
     catalog = _catalog(ctx, catalog_name)  # first: a refused option leaves no events file
@@ -106,7 +120,12 @@ def emulator(
     api = EmulatedRegistrationApi(
         seed=seed, quotas=None if no_quotas else current_quotas(), catalog=catalog, policy=policy
     )
-    run_forever(host, port, faults=faults, api=api, events_file=events_file, events_url=events_url)
+    # A failed bind is a BindError: main() prints it as one line and exits 1.
+    run_forever(
+        host, port, faults=faults, api=api, events_file=events_file, events_url=events_url,
+        request_deadline=request_deadline, max_connections=max_connections,
+        connection_wait=connection_wait,
+    )  # fmt: skip
 
 
 def _policy(provisioning: tuple[str, ...], edges: tuple[str, ...]) -> LifecyclePolicy:

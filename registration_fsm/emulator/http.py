@@ -9,6 +9,13 @@ RequestEntityTooLargeException. ``X-Amz-Target: RegistrationFsmEmulator.Advance`
 drives AWS-side events (see :mod:`.wire`); control requests are never faulted.
 ``events_file`` / ``events_url`` deliver the emulator's EventBridge events (see
 :mod:`.events`) to a JSON Lines file and/or an HTTP POST for as long as it serves.
+
+The server is bounded (:mod:`.connections`): a request must arrive whole within
+``request_deadline`` seconds (else 408 RequestTimeoutException), at most
+``max_connections`` connections are served at once (more wait up to
+``connection_wait`` seconds for a slot, then get 503 ServiceUnavailable), and a
+request whose framing is ambiguous (several Content-Length headers, any
+Transfer-Encoding) gets 400 SerializationException before anything runs.
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from os import PathLike
 from types import MappingProxyType
 from typing import Any, cast
@@ -32,6 +38,14 @@ from typing import Any, cast
 import attrs
 
 from registration_fsm.emulator.api import EmulatedRegistrationApi
+from registration_fsm.emulator.connections import (
+    CONNECTION_WAIT,
+    MAX_CONNECTIONS,
+    REQUEST_DEADLINE,
+    BoundedHandler,
+    BoundedServer,
+    check_bounds,
+)
 from registration_fsm.emulator.events import HttpPostSink, JsonLinesSink
 from registration_fsm.emulator.validation import OPERATIONS
 from registration_fsm.emulator.wire import (
@@ -44,12 +58,14 @@ from registration_fsm.emulator.wire import (
     error_response,
 )
 from registration_fsm.errors import (
+    BindError,
     InternalServerError,
     InvalidArgument,
     RequestSerializationError,
     RequestTooLargeError,
     ThrottledError,
     UnknownOperationError,
+    shown,
 )
 
 _log = logging.getLogger(__name__)
@@ -148,16 +164,20 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-class EmulatorServer(ThreadingHTTPServer):
+class EmulatorServer(BoundedServer):
     """A threading HTTP server bound to ``host:port`` serving ``api`` (0 picks a free port).
 
     ``events_file`` (a path: JSON Lines, appended) and ``events_url`` (a POST per
     event) are event sinks added to ``api`` until :meth:`server_close`.
-    """
 
-    daemon_threads = True
-    #: Listen backlog: the stdlib's 5 drops connections when a client opens many at once.
-    request_queue_size = 128
+    ``request_deadline``: seconds for a request to arrive whole (request line, headers
+    and body), else 408 RequestTimeoutException; also how long a kept-alive connection
+    may stay idle. ``max_connections``: connections served at once, a thread each;
+    another waits up to ``connection_wait`` seconds for a slot (an idle kept-alive
+    connection is closed to make room), then gets 503 ServiceUnavailable.
+    Raises :class:`~registration_fsm.errors.BindError` when ``host:port`` cannot be
+    listened on (a busy port, a host that cannot be resolved or bound).
+    """
 
     def __init__(
         self,
@@ -168,7 +188,11 @@ class EmulatorServer(ThreadingHTTPServer):
         *,
         events_file: str | PathLike[str] | None = None,
         events_url: str | None = None,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_connections: int = MAX_CONNECTIONS,
+        connection_wait: float = CONNECTION_WAIT,
     ) -> None:
+        check_bounds(request_deadline, max_connections, connection_wait)
         if api is not None and not isinstance(api, EmulatedRegistrationApi):
             raise InvalidArgument(f"api must be an EmulatedRegistrationApi, got {api!r}")
         if faults is not None and not isinstance(faults, Faults):
@@ -184,17 +208,25 @@ class EmulatorServer(ThreadingHTTPServer):
         self._file_sink = None if events_file is None else JsonLinesSink(events_file)
         self._remove_sinks: list[Callable[[], None]] = []
         try:  # (a failed bind calls server_close too)
-            super().__init__((host, port), _Handler)
-        except BaseException:
+            super().__init__(
+                (host, port), _Handler, request_deadline=request_deadline,
+                max_connections=max_connections, connection_wait=connection_wait,
+            )  # fmt: skip
+        except BaseException as err:
             if self._file_sink is not None:
                 self._file_sink.close()
+            if isinstance(err, OSError):
+                name = host if host.isprintable() and len(host) <= 100 else shown(host)
+                address = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+                raise BindError(address, err.strerror or str(err), err.errno) from err
             raise
         self._remove_sinks = [
             self.api.add_event_sink(sink) for sink in (self._file_sink, post) if sink is not None
         ]
 
     def server_close(self) -> None:
-        """Close the socket; stop delivering events to ``events_file`` / ``events_url``."""
+        """Close the socket and idle connections (busy ones close after their answer);
+        stop delivering events to ``events_file`` / ``events_url``."""
         super().server_close()
         for remove in self._remove_sinks:
             remove()
@@ -215,14 +247,13 @@ class EmulatorServer(ThreadingHTTPServer):
         _log.debug("error serving %s", client_address, exc_info=True)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(BoundedHandler):
     # HTTP/1.1: clients keep connections alive (every reply carries Content-Length).
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes: without TCP_NODELAY, Nagle and delayed
     # ACKs stall every kept-alive request by ~40 ms.
     disable_nagle_algorithm = True
     server_version = "registration-fsm-emulator"
-    timeout = 30
 
     def do_POST(self) -> None:
         request_id = str(uuid.uuid4())
@@ -276,11 +307,18 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _read_body(self) -> bytes:
-        if (self.headers.get("Transfer-Encoding") or "identity").lower() != "identity":
-            raise RequestSerializationError("chunked request bodies are not supported")
-        raw = self.headers.get("Content-Length")
-        if raw is None:
+        lengths = self.headers.get_all("Content-Length") or []
+        if self.headers.get_all("Transfer-Encoding"):
+            raise RequestSerializationError(
+                "Transfer-Encoding with Content-Length is refused"
+                if lengths
+                else "Transfer-Encoding is not supported: send Content-Length"
+            )
+        if len(lengths) > 1:
+            raise RequestSerializationError(f"{len(lengths)} Content-Length headers: send one")
+        if not lengths:
             return b""
+        raw = lengths[0]
         if not _LENGTH_RE.fullmatch(raw.strip()):
             raise RequestSerializationError(f"invalid Content-Length {raw[:40]!r}")
         length = int(raw)
@@ -321,10 +359,13 @@ class _Handler(BaseHTTPRequestHandler):
         message: str | None = None,
         explain: str | None = None,  # noqa: ARG002
     ) -> None:
-        """Errors found by http.server itself (bad request line, unsupported method) as JSON."""
+        """Errors found by http.server itself (bad request line, unsupported method), and
+        a request that missed its deadline (408), as JSON."""
         self.close_connection = True
         text = message or HTTPStatus(code).phrase
         error = "InternalServerException" if code >= 500 and code != 501 else "BadRequest"
+        if code == HTTPStatus.REQUEST_TIMEOUT:
+            error = "RequestTimeoutException"
         body = {"__type": error, "message": text}
         self._reply(code, encode_json(body), str(uuid.uuid4()), error)
 
@@ -344,13 +385,20 @@ def serve(
     *,
     events_file: str | PathLike[str] | None = None,
     events_url: str | None = None,
+    request_deadline: float = REQUEST_DEADLINE,
+    max_connections: int = MAX_CONNECTIONS,
+    connection_wait: float = CONNECTION_WAIT,
 ) -> Iterator[str]:
     """Serve ``api`` (a new emulator if None) in a background thread; yield its URL.
 
     Port 0 picks a free port. The server stops and its port is released on exit.
-    ``events_file`` / ``events_url``: see :class:`EmulatorServer`.
+    The keyword arguments: see :class:`EmulatorServer`.
     """
-    server = EmulatorServer(api, host, port, faults, events_file=events_file, events_url=events_url)
+    server = EmulatorServer(
+        api, host, port, faults, events_file=events_file, events_url=events_url,
+        request_deadline=request_deadline, max_connections=max_connections,
+        connection_wait=connection_wait,
+    )  # fmt: skip
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},
@@ -374,12 +422,20 @@ def run_forever(
     *,
     events_file: str | PathLike[str] | None = None,
     events_url: str | None = None,
+    request_deadline: float = REQUEST_DEADLINE,
+    max_connections: int = MAX_CONNECTIONS,
+    connection_wait: float = CONNECTION_WAIT,
 ) -> None:
     """Serve in the foreground until interrupted (Ctrl-C); prints the endpoint URL first.
 
-    ``events_file`` / ``events_url``: see :class:`EmulatorServer`.
+    The keyword arguments: see :class:`EmulatorServer` (a failed bind raises
+    :class:`~registration_fsm.errors.BindError`).
     """
-    server = EmulatorServer(api, host, port, faults, events_file=events_file, events_url=events_url)
+    server = EmulatorServer(
+        api, host, port, faults, events_file=events_file, events_url=events_url,
+        request_deadline=request_deadline, max_connections=max_connections,
+        connection_wait=connection_wait,
+    )  # fmt: skip
     print(server.url, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
