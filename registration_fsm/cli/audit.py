@@ -1,50 +1,170 @@
-"""``registration-fsm audit``: export and verify the tamper-evident audit trail."""
+"""``registration-fsm audit``: export, checkpoint and verify the tamper-evident audit trail."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from registration_fsm.audit.jsonl import MAX_TRAIL_BYTES
+from registration_fsm.errors import InvalidArgument
 
-@click.group(short_help="Export or verify the hash-chained audit trail.")
+
+class _Usage(click.ClickException):
+    """A usage error printed as one ``Error:`` line (exit 2), without click's usage text."""
+
+    exit_code = 2
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """What the audit layer refuses as unusable input is a usage error (exit 2)."""
+    try:
+        yield
+    except InvalidArgument as err:
+        raise _Usage(_one_line(str(err))) from None
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+_EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+_OUTPUT = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group(short_help="Export, checkpoint or verify the audit trail.")
 def audit() -> None:
-    """Export or verify the hash-chained audit trail of a store."""
+    """Export, sign checkpoints of, or verify the hash-chained audit trail of a store."""
 
 
-@audit.command(short_help="Verify an export or a store; exit 1 if tampered.")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-def verify(path: Path, as_json: bool) -> None:
-    """Verify a JSON Lines export or an SQLite store; exit 1 naming the first bad record."""
-    from registration_fsm.audit import verify_path
+@audit.command(short_help="Verify a trail; exit 1 if tampered.")
+@click.argument("path", type=_EXISTING)
+@click.option(
+    "--public-key",
+    type=_EXISTING,
+    default=None,
+    help="The checkpoints' Ed25519 public key (PEM); with --checkpoints.",
+)
+@click.option(
+    "--checkpoints",
+    type=_EXISTING,
+    default=None,
+    help="The signed checkpoint file to anchor the trail to; with --public-key.",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=MAX_TRAIL_BYTES,
+    show_default=True,
+    help="The most bytes of a JSON Lines export read.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")  # fmt: skip
+def verify(
+    path: Path,
+    public_key: Path | None,
+    checkpoints: Path | None,
+    max_bytes: int,
+    as_json: bool,
+) -> None:
+    """Verify a JSON Lines export or an SQLite store (opened read-only).
+
+    Checks the hash chain and, for a store, replays the events against the stored
+    registrations and versions. With --public-key and --checkpoints it also checks
+    every signed checkpoint and that the trail still holds what each vouched for;
+    without them it proves internal consistency only. Exit 0 intact, 1 tampered
+    (or checkpoints invalid), 2 not an audit trail or another usage error.
+    """
+    from registration_fsm.audit import verify_audit
     from registration_fsm.cli.output import to_json
 
-    verdict = verify_path(path)
-    if as_json:
-        click.echo(
-            to_json(
-                {
-                    "ok": verdict.ok,
-                    "records": verdict.records,
-                    "first_bad": verdict.first_bad,
-                    "problem": verdict.problem,
-                    "head": None if verdict.head is None else verdict.head.to_json()["head"],
-                }
-            )
+    if (public_key is None) != (checkpoints is None):
+        raise _Usage("--public-key and --checkpoints go together: give both, or neither")
+    with _usage_errors():
+        verdict = verify_audit(
+            path, public_key=public_key, checkpoints=checkpoints, max_trail_bytes=max_bytes
         )
+    if as_json:
+        click.echo(to_json(verdict.to_json()))
     else:
-        click.echo(f"{path}: {verdict}")
+        click.echo(_one_line(f"{path}: {verdict}"))
     if not verdict.ok:
         sys.exit(1)
 
 
+@audit.command(short_help="Create an Ed25519 key pair for checkpoints.")
+@click.option(
+    "--private-key",
+    required=True,
+    type=_OUTPUT,
+    help="Where to write the private key (PEM, mode 0600).",
+)
+@click.option(
+    "--public-key", required=True, type=_OUTPUT, help="Where to write the public key (PEM)."
+)
+@click.option("--force", is_flag=True, help="Replace existing key files.")  # fmt: skip
+def keygen(private_key: Path, public_key: Path, force: bool) -> None:
+    """Create an Ed25519 key pair to sign audit checkpoints with; prints its key id.
+
+    Keep the private key where whoever can write the store cannot read it; give
+    the public key to whoever verifies. Existing files are kept unless --force;
+    a symbolic link is always refused.
+    """
+    from registration_fsm.audit import generate_keypair
+
+    with _usage_errors():
+        kid = generate_keypair(private_key, public_key, force=force)
+    click.echo(
+        _one_line(f"key {kid}: private key {private_key} (mode 0600), public key {public_key}")
+    )
+
+
+@audit.command(short_help="Append a signed checkpoint of a store's trail.")
+@click.option(
+    "--store",
+    "store_path",
+    required=True,
+    type=_EXISTING,
+    help="The SQLite store whose audit trail to sign (opened read-only).",
+)
+@click.option(
+    "--key",
+    "private_key",
+    required=True,
+    type=_EXISTING,
+    help="The Ed25519 private key (PEM) from `audit keygen`.",
+)
+@click.option("--checkpoints", required=True, type=_OUTPUT,
+              help="The checkpoint file to append to (created if missing).")  # fmt: skip
+def checkpoint(store_path: Path, private_key: Path, checkpoints: Path) -> None:
+    """Sign the audit chain's head and append it to a checkpoint file.
+
+    The trail must verify and still hold what the file's latest checkpoint
+    vouched for, and every checkpoint in the file must verify with this key;
+    otherwise nothing is appended (exit 1). Copy each new line somewhere the
+    store's writers cannot change (see the compliance guide).
+    """
+    from registration_fsm.audit import append_checkpoint
+
+    with _usage_errors():
+        made = append_checkpoint(store_path, private_key, checkpoints)
+    covered = f"records 1-{made.records}" if made.records else "no records"
+    click.echo(
+        _one_line(
+            f"checkpoint {made.number} appended to {checkpoints}: {covered}, "
+            f"head {made.head.hash}, key {made.key_id}, {made.to_json()['time']}"
+        )
+    )
+
+
 @audit.command(short_help="Export a store's audit trail as JSON Lines.")
-@click.option("--store", "store_path", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The SQLite store to export from.")  # fmt: skip
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option(
+    "--store", "store_path", required=True, type=_EXISTING, help="The SQLite store to export from."
+)
+@click.option("--output", type=_OUTPUT, default=None,
               help="Write here instead of standard output.")  # fmt: skip
 def export(store_path: Path, output: Path | None) -> None:
     """Export a store's audit trail as JSON Lines (the head record last)."""

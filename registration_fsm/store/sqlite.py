@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from registration_fsm.domain.events import TransitionEvent
@@ -93,20 +94,31 @@ class SQLiteStore(ClosesOnExit):
 
     A file of an earlier schema (version 2, registration-fsm 0.2) is upgraded in
     place on open, in one transaction; one of a newer schema is refused.
+
+    ``read_only=True`` opens the file with SQLite's ``mode=ro``: nothing is
+    created, upgraded or written (a missing file, or one that is not a store, is
+    refused; writes raise :class:`StoreError`).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False
+    ) -> None:
         self._path = os.fspath(path)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        target = _read_only_uri(self._path) if read_only else self._path
         try:
             conn = sqlite3.connect(
-                self._path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
+                target, timeout=timeout, isolation_level=None, check_same_thread=False,
+                uri=read_only,
+            )  # fmt: skip
         except sqlite3.Error as err:
             raise self._error("cannot open", err) from err
         try:
-            _prepare(conn, self._path)
+            if read_only:
+                _check_readable(conn, self._path)
+            else:
+                _prepare(conn, self._path)
         except sqlite3.Error as err:
             conn.close()
             raise self._error("cannot open", err) from err
@@ -370,6 +382,19 @@ def _prepare(conn: sqlite3.Connection, path: str) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _read_only_uri(path: str) -> str:
+    return Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+
+
+def _check_readable(conn: sqlite3.Connection, path: str) -> None:
+    """A read-only connection: the file must be a store this library reads as it is."""
+    conn.execute("PRAGMA foreign_keys = ON")
+    if _version(conn, path) == 0:
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        what = "it has other tables" if tables else "an empty database"
+        raise StoreError(f"{path}: not a registration store ({what})")
 
 
 def _run(conn: sqlite3.Connection, script: str) -> None:
