@@ -12,13 +12,15 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# What the diagram checks need: Mermaid (npm, run by the venv's Node) and Graphviz.
+# What the diagram checks need: Mermaid (npm, run by the venv's Node) and Graphviz;
+# the evidence report's browser tests: Chromium (Debian's, driven through Playwright).
 tools/mermaid-check/node_modules/.installed: tools/mermaid-check/package-lock.json $(BIN)/.installed
 	$(BIN)/npm ci --prefix tools/mermaid-check --no-audit --no-fund --loglevel=error
 	touch $@
 
 tools: tools/mermaid-check/node_modules/.installed
 	@command -v dot >/dev/null || scripts/install-graphviz
+	@command -v chromium >/dev/null || scripts/install-chromium
 
 demo: $(BIN)/.installed
 	$(BIN)/registration-fsm demo

@@ -43,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "adapters": {"domain", "ports", "arguments", "quotas", "pacing"},
     "sync": {"domain", "ports", "store", "quotas", "pacing"},
     "diagrams": {"domain", "quotas"},
+    "report": {"domain", "store", "audit", "diagrams"},
     "testing": {
         "domain",
         "ports",
@@ -64,6 +65,7 @@ ALLOWED: dict[str, set[str]] = {
         "adapters",
         "audit",
         "diagrams",
+        "report",
         "quotas",
         "pacing",
     },

@@ -15,6 +15,7 @@ from registration_fsm.cli.diagram import diagram
 from registration_fsm.cli.emulator import emulator
 from registration_fsm.cli.follow import follow
 from registration_fsm.cli.form import associate, attach, form
+from registration_fsm.cli.report import report
 from registration_fsm.errors import ApiError, RegistrationError
 
 
@@ -26,7 +27,7 @@ def cli() -> None:
 
 for command in (
     demo, emulator, sync, show, wait, create, submit, create_version, discard, delete, diagram,
-    audit, follow, catalog, form, attach, associate,
+    audit, follow, catalog, form, attach, associate, report,
 ):  # fmt: skip
     cli.add_command(command)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from registration_fsm.domain.events import Origin, TransitionEvent
-from registration_fsm.domain.lifecycle import LIFECYCLE
+from registration_fsm.domain.lifecycle import who as lifecycle_who
 from registration_fsm.domain.registration import Registration
 
 
@@ -24,11 +24,8 @@ def _default(value: Any) -> Any:
 
 def who(event: TransitionEvent) -> str:
     """Who caused an event: the actor, else customer/AWS from the lifecycle's triggers."""
-    if event.actor:
-        return event.actor
-    trigger = LIFECYCLE.triggers.get(event.trigger)
-    base = "api" if trigger is None else trigger.initiator.value
-    return base if event.origin == Origin.LOCAL else f"{base} (seen by sync)"
+    base = lifecycle_who(event)
+    return base if event.actor or event.origin == Origin.LOCAL else f"{base} (seen by sync)"
 
 
 def timeline_line(event: TransitionEvent) -> str:

@@ -41,6 +41,7 @@ from registration_fsm.domain.edges import (
     RegistrationEdge,
     Trigger,
 )
+from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
 from registration_fsm.domain.walk import RegistrationState, Step
 from registration_fsm.errors import InvalidArgument, UnknownTrigger
@@ -748,6 +749,15 @@ def _optional_edge(edge: Move | str) -> Move:
     )
 
 
+def who(event: TransitionEvent) -> str:
+    """Who caused ``event``: its actor, else who fires its trigger (``customer``,
+    ``aws``; ``api`` for a trigger the table does not know)."""
+    if event.actor:
+        return event.actor
+    trigger = LIFECYCLE.triggers.get(event.trigger)
+    return "api" if trigger is None else trigger.initiator.value
+
+
 #: The default policy: every optional edge off, no approval provisions.
 DEFAULT_POLICY = LifecyclePolicy()
 
@@ -777,4 +787,5 @@ __all__ = [
     "Trigger",
     "documented",
     "inferred",
+    "who",
 ]

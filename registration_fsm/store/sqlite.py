@@ -116,7 +116,7 @@ class SQLiteStore(ClosesOnExit):
             raise self._error("cannot open", err) from err
         try:
             if read_only:
-                _check_readable(conn, self._path)
+                conn = _readable(conn, self._path, timeout)
             else:
                 _prepare(conn, self._path)
         except sqlite3.Error as err:
@@ -386,6 +386,28 @@ def _prepare(conn: sqlite3.Connection, path: str) -> None:
 
 def _read_only_uri(path: str) -> str:
     return Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+
+
+def _readable(conn: sqlite3.Connection, path: str, timeout: float) -> sqlite3.Connection:
+    """``conn`` checked as a store; in a directory this process cannot write, where
+    ``mode=ro`` cannot create the WAL's ``-shm`` file, a connection with
+    ``immutable=1`` instead — safe only when no writer has unmerged changes, so only
+    when there is no non-empty ``-wal`` file."""
+    try:
+        _check_readable(conn, path)
+        return conn
+    except sqlite3.OperationalError:
+        wal = Path(f"{path}-wal")
+        writable = os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)
+        if writable or (wal.exists() and wal.stat().st_size > 0):
+            raise
+    conn.close()
+    conn = sqlite3.connect(
+        _read_only_uri(path) + "&immutable=1", timeout=timeout, isolation_level=None,
+        check_same_thread=False, uri=True,
+    )  # fmt: skip
+    _check_readable(conn, path)
+    return conn
 
 
 def _check_readable(conn: sqlite3.Connection, path: str) -> None:
