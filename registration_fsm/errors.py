@@ -33,7 +33,8 @@
     ├── WaitTimeout                .last_status: ``wait_for`` gave up (also a TimeoutError)
     ├── StatusUnreachable          ``wait_for``'s target can no longer be reached
     ├── StoreError                 local state cannot be read or written
-    │   └── StaleWrite             another writer saved the registration first
+    │   ├── StaleWrite             another writer saved the registration first
+    │   └── UnsavedChange          the API changed, saving it failed; its intent is kept
     ├── CheckpointError            an audit checkpoint was not appended (its file or the
     │                              trail does not verify, or it could not be written)
     ├── SubscriberError            .event .errors: the change happened, a subscriber failed
@@ -98,6 +99,7 @@ __all__ = [
     "UnknownOperationError",
     "UnknownRegistrationType",
     "UnknownTrigger",
+    "UnsavedChange",
     "WaitTimeout",
     "api_error",
 ]
@@ -510,6 +512,18 @@ class StatusUnreachable(RegistrationError):
 
 class StoreError(RegistrationError):
     """The local store cannot be read or written (corrupt, locked, closed)."""
+
+
+class UnsavedChange(StoreError):
+    """The API made a command's change, but saving it locally failed: the message says
+    what changed remotely. The command's intent (``intent_id``; None if the store keeps
+    none) stays in the store, so the next sync records the change with its who and why.
+    """
+
+    def __init__(self, message: str, *, operation: str, intent_id: int | None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.intent_id = intent_id
 
 
 class StaleWrite(StoreError):

@@ -277,8 +277,10 @@ def test_a_delete_that_loses_its_save_finds_the_winners_event(
 
     assert store.stale == 1
     (stored,) = [e for e in store.events(reg_id) if e.trigger == "delete"]  # recorded once
-    assert stored.origin == Origin.REMOTE  # the winner's, seen by its sync
-    # What the command returns is that event told as the caller's own command.
-    assert event == stored._replace(origin=Origin.LOCAL, actor="alice", reason="duplicate")
+    # The winner's sync saw the deletion, and alice's intent (recorded before the
+    # request) told it who and why: the event is alice's, and so is what she gets back.
+    assert (stored.origin, stored.actor, stored.reason) == (Origin.LOCAL, "alice", "duplicate")
+    assert event == stored
+    assert store.intents() == []  # resolved by the sync that used it
     assert (event.version_number, event.dest) == (None, RegistrationStatus.DELETED)
     assert syncer.get(reg_id).status == RegistrationStatus.DELETED

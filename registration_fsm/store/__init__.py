@@ -1,15 +1,19 @@
 """Local storage of registrations, their event log, sync summaries and sync checkpoints.
 
-:class:`Store` is the port, :class:`ResumableStore` the port with checkpoints;
-:class:`MemoryStore` and :class:`SQLiteStore` implement both.
+:class:`Store` is the port, :class:`ResumableStore` the port with checkpoints,
+:class:`IntentStore` the port that keeps commands' intents; :class:`MemoryStore` and
+:class:`SQLiteStore` implement all three.
 """
 
 from registration_fsm.store.base import (
     UNCHECKED,
     ExpectedRevision,
+    Intent,
+    IntentStore,
     ResumableStore,
     Store,
     StoredEvent,
+    StoredIntent,
     StoredRegistration,
     SyncCheckpoint,
     Unchecked,
@@ -20,11 +24,14 @@ from registration_fsm.store.sqlite import SQLiteStore
 __all__ = [
     "UNCHECKED",
     "ExpectedRevision",
+    "Intent",
+    "IntentStore",
     "MemoryStore",
     "ResumableStore",
     "SQLiteStore",
     "Store",
     "StoredEvent",
+    "StoredIntent",
     "StoredRegistration",
     "SyncCheckpoint",
     "Unchecked",

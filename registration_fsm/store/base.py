@@ -173,6 +173,78 @@ class ResumableStore(Store, Protocol):
         ...
 
 
+@attrs.frozen
+class Intent:
+    """What a command is about to ask the API, recorded before it asks (who, why, what).
+
+    ``version_number`` is the version the trigger concerns (for ``create``: the new
+    one; None: the registration itself, ``delete``). ``recorded_at`` is UTC.
+    """
+
+    registration_id: str
+    trigger: str
+    operation: str
+    version_number: int | None
+    actor: str | None
+    reason: str | None
+    metadata: Mapping[str, str]
+    recorded_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The intent as stored (JSON-ready)."""
+        return {
+            "registration_id": self.registration_id, "trigger": self.trigger,
+            "operation": self.operation, "version_number": self.version_number,
+            "actor": self.actor, "reason": self.reason, "metadata": dict(self.metadata),
+            "recorded_at": self.recorded_at.isoformat(),
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Intent:
+        """Read :meth:`to_json`'s dict (KeyError, TypeError, ValueError when malformed)."""
+        number = data["version_number"]
+        return cls(
+            str(data["registration_id"]), str(data["trigger"]), str(data["operation"]),
+            None if number is None else int(number),
+            data["actor"], data["reason"], dict(data["metadata"]),
+            datetime.fromisoformat(data["recorded_at"]),
+        )  # fmt: skip
+
+
+@attrs.frozen
+class StoredIntent:
+    """An intent and its id (unique in the store, never reused)."""
+
+    id: int
+    intent: Intent
+
+
+@runtime_checkable
+class IntentStore(Store, Protocol):
+    """A :class:`Store` that keeps commands' intents, so no who and why is lost.
+
+    A command records its intent in a transaction of its own **before** it calls the
+    API (a store that cannot be written refuses the command first) and resolves it
+    after its final save. If that save fails after the API changed, the intent stays:
+    the next sync that sees the change attributes it to the intent's actor and reason,
+    and resolves it. An intent claims one change only — its trigger on its version,
+    which happens at most once — so one left behind by a crash between the save and
+    the resolve can never claim another change.
+    """
+
+    def record_intent(self, intent: Intent) -> int:
+        """Keep ``intent`` (its own transaction, durable when this returns); its id."""
+        ...
+
+    def intents(self, registration_id: str | None = None) -> list[StoredIntent]:
+        """The pending intents, oldest first, all or one registration's."""
+        ...
+
+    def resolve_intent(self, intent_id: int) -> None:
+        """Remove a pending intent; nothing if there is none."""
+        ...
+
+
 class ClosesOnExit:
     """``with store:`` closes the store on the way out."""
 
@@ -208,6 +280,17 @@ def check_revision(registration_id: str, expected: ExpectedRevision, found: int 
     """Raise :class:`StaleWrite` unless ``found`` is what ``expected`` asks for."""
     if expected is not UNCHECKED and expected != found:
         raise StaleWrite(registration_id, expected, found)
+
+
+def check_intent_ids(ids: Iterable[int]) -> tuple[int, ...]:
+    """``ids`` as intent ids (ints >= 1)."""
+    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+        raise InvalidArgumentType(f"resolves must be intent ids, got {ids!r}")
+    out = tuple(ids)
+    for found in out:
+        if type(found) is not int or found < 1:
+            raise InvalidArgument(f"an intent id is an int >= 1, got {found!r}")
+    return out
 
 
 def check_scope(scope: str) -> str:

@@ -26,6 +26,7 @@ from registration_fsm.errors import (
     RegistrationError,
     StoreError,
 )
+from registration_fsm.store.base import Intent, StoredIntent
 from registration_fsm.store.chain import AuditRecord, record_hash
 
 _DATETIME = "$datetime"
@@ -206,3 +207,19 @@ def audit_record(
     except (ValueError, RecursionError):  # nested too deeply: still unreadable content
         event = text
     return AuditRecord(seq, registration_id, event, prev_hash, digest)
+
+
+def encode_intent(intent: Intent) -> str:
+    """An intent as stored JSON; :class:`InvalidArgumentType` if it is not an Intent."""
+    if not isinstance(intent, Intent):
+        raise InvalidArgumentType(f"expected an Intent, got {type(intent).__name__}")
+    return dumps(intent.to_json(), "intent")
+
+
+def decode_intent(intent_id: int, text: str, where: str) -> StoredIntent:
+    """A stored intent; :class:`StoreError` if it is unusable."""
+    data = loads(text, where)
+    try:
+        return StoredIntent(intent_id, Intent.from_json(data))
+    except _UNUSABLE as err:
+        raise StoreError(f"{where}: stored intent is unusable ({err})") from None

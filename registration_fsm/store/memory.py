@@ -18,11 +18,14 @@ from registration_fsm.store.base import (
     UNCHECKED,
     ClosesOnExit,
     ExpectedRevision,
+    Intent,
     StoredEvent,
+    StoredIntent,
     StoredRegistration,
     SyncCheckpoint,
     check_after,
     check_expected,
+    check_intent_ids,
     check_revision,
     check_scope,
 )
@@ -55,6 +58,8 @@ class MemoryStore(ClosesOnExit):
         self._saves = 0
         # scope -> (the last save number when it began, when it began)
         self._checkpoints: dict[str, tuple[int, datetime]] = {}
+        self._intents: dict[int, str] = {}
+        self._intent_ids = 0
         self._closed = False
 
     def get(self, registration_id: str) -> StoredRegistration | None:
@@ -120,6 +125,30 @@ class MemoryStore(ClosesOnExit):
             self._check_open()
             self._checkpoints.pop(scope, None)
 
+    def record_intent(self, intent: Intent) -> int:
+        """Keep ``intent``; its id (see :class:`~registration_fsm.store.IntentStore`)."""
+        text = codec.encode_intent(intent)
+        with self._lock:
+            self._check_open()
+            self._intent_ids += 1
+            self._intents[self._intent_ids] = text
+            return self._intent_ids
+
+    def intents(self, registration_id: str | None = None) -> list[StoredIntent]:
+        """The pending intents, oldest first, all or one registration's."""
+        with self._lock:
+            self._check_open()
+            rows = sorted(self._intents.items())
+        found = [codec.decode_intent(i, text, f"intent {i}") for i, text in rows]
+        return [s for s in found if registration_id in (None, s.intent.registration_id)]
+
+    def resolve_intent(self, intent_id: int) -> None:
+        """Remove a pending intent; nothing if there is none."""
+        (checked,) = check_intent_ids([intent_id])
+        with self._lock:
+            self._check_open()
+            self._intents.pop(checked, None)
+
     def audit_records(self) -> Iterator[AuditRecord]:
         """The audit trail, in sequence order (see :mod:`registration_fsm.audit`)."""
         with self._lock:
@@ -183,6 +212,7 @@ class MemoryStore(ClosesOnExit):
             self._rows.clear()
             self._events.clear()
             self._checkpoints.clear()
+            self._intents.clear()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -20,18 +20,21 @@ from registration_fsm.store.base import (
     UNCHECKED,
     ClosesOnExit,
     ExpectedRevision,
+    Intent,
     StoredEvent,
+    StoredIntent,
     StoredRegistration,
     SyncCheckpoint,
     check_after,
     check_expected,
+    check_intent_ids,
     check_revision,
     check_scope,
 )
 from registration_fsm.store.chain import GENESIS, AuditHead, AuditRecord
 
 #: ``PRAGMA user_version`` of the schema this library writes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: ``PRAGMA application_id``: "RFSM", marks a file as a registration store.
 APPLICATION_ID = int.from_bytes(b"RFSM", "big")
 _PAGE = 500
@@ -79,6 +82,14 @@ CREATE TABLE sync_checkpoints (
     started TEXT NOT NULL
 ) WITHOUT ROWID;
 """,
+    # 4: commands' intents, recorded before the API call (see IntentStore).
+    3: """
+CREATE TABLE intents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    registration_id TEXT NOT NULL,
+    intent TEXT NOT NULL
+);
+""",
 }
 
 
@@ -92,8 +103,8 @@ class SQLiteStore(ClosesOnExit):
     holds across processes. One connection serves all threads behind a lock;
     other processes wait up to ``timeout`` seconds for the write lock.
 
-    A file of an earlier schema (version 2, registration-fsm 0.2) is upgraded in
-    place on open, in one transaction; one of a newer schema is refused.
+    A file of an earlier schema (version 2, registration-fsm 0.2; 3, 0.3) is upgraded
+    in place on open, in one transaction; one of a newer schema is refused.
 
     ``read_only=True`` opens the file with SQLite's ``mode=ro``: nothing is
     created, upgraded or written (a missing file, or one that is not a store, is
@@ -206,6 +217,34 @@ class SQLiteStore(ClosesOnExit):
                     (records[-1][0], records[-1][4]),
                 )
         return revision
+
+    def record_intent(self, intent: Intent) -> int:
+        """Keep ``intent`` in a transaction of its own; its id (see ``IntentStore``)."""
+        text = codec.encode_intent(intent)
+        with self._transaction("IMMEDIATE", "record an intent") as conn:
+            cursor = conn.execute(
+                "INSERT INTO intents (registration_id, intent) VALUES (?, ?)",
+                (intent.registration_id, text),
+            )
+            found = cursor.lastrowid
+        assert found is not None  # an INSERT into a rowid table
+        return found
+
+    def intents(self, registration_id: str | None = None) -> list[StoredIntent]:
+        """The pending intents, oldest first, all or one registration's."""
+        with self._transaction("DEFERRED", "read intents") as conn:
+            rows = conn.execute(
+                "SELECT id, intent FROM intents WHERE ?1 IS NULL OR registration_id = ?1 "
+                "ORDER BY id",
+                (registration_id,),
+            ).fetchall()
+        return [codec.decode_intent(i, text, f"intent {i}") for i, text in rows]
+
+    def resolve_intent(self, intent_id: int) -> None:
+        """Remove a pending intent; nothing if there is none."""
+        (checked,) = check_intent_ids([intent_id])
+        with self._transaction("IMMEDIATE", f"resolve intent {checked}") as conn:
+            conn.execute("DELETE FROM intents WHERE id = ?", (checked,))
 
     def begin_sync(self, scope: str) -> SyncCheckpoint:
         """The checkpoint ``scope``'s last run left, or a new one begun now (see

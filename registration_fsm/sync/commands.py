@@ -23,14 +23,18 @@ from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LIFECYCLE, Lifecyc
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import DELETE, Guard, Registration
 from registration_fsm.domain.statuses import RegistrationStatus
-from registration_fsm.domain.version import CREATE, RegistrationVersion
+from registration_fsm.domain.version import CREATE, RegistrationVersion, read_clock
 from registration_fsm.errors import (
     ApiError,
+    ApiUnavailable,
     CommandRefused,
     ConflictError,
+    InternalServerError,
     NotFoundError,
+    StoreError,
+    UnsavedChange,
 )
-from registration_fsm.store.base import StoredRegistration
+from registration_fsm.store.base import Intent, IntentStore, StoredRegistration
 from registration_fsm.sync.pull import Attribution, Puller, _not_before
 from registration_fsm.sync.reconcile import version_difference
 
@@ -149,20 +153,58 @@ class Commands(Puller):
                 raise CommandRefused(
                     trigger, refused, reason=found.conflict_reason, resource_id=reg_id
                 )
-            answer = self._send(trigger, reg_id, details)
             meta = check_metadata(metadata)
-            if trigger == DELETE:
-                return self._record_delete(reg_id, Attribution(DELETE, None, actor, reason, meta))
-            version = RegistrationVersion.from_api(answer)
-            attribution = Attribution(trigger, version.number, actor, reason, meta)
-            if version.number <= local.current_version_number + 1:
-                local.adopt_version(version)  # our copy: the unit of work diffs the stored one
-                diff = self.record(local, None, attribution)
-            else:  # other writers made versions meanwhile: take the API's whole view
-                remote, summary = self.describe_again(reg_id)
-                diff = self.record(remote, summary, attribution)
+            intent = self._record_intent(trigger, local, actor, reason, meta)  # before any request
+            try:
+                answer = self._send(trigger, reg_id, details, intent)
+            except (ApiUnavailable, InternalServerError):
+                raise  # it may have happened: the intent stays for the next sync to find
+            except ApiError:
+                self._drop_intent(intent)  # refused: nothing happened
+                raise
+            resolves = () if intent is None else (intent,)
+            try:
+                if trigger == DELETE:
+                    attribution = Attribution(DELETE, None, actor, reason, meta)
+                    return self._record_delete(reg_id, attribution, resolves)
+                version = RegistrationVersion.from_api(answer)
+                attribution = Attribution(trigger, version.number, actor, reason, meta)
+                if version.number <= local.current_version_number + 1:
+                    local.adopt_version(version)  # our copy: the unit of work diffs the stored
+                    diff = self.record(local, None, attribution, resolves)
+                else:  # other writers made versions meanwhile: take the API's whole view
+                    remote, summary = self.describe_again(reg_id)
+                    diff = self.record(remote, summary, attribution, resolves)
+            except StoreError as err:
+                raise _unsaved(trigger, reg_id, answer, actor, reason, intent, err) from err
         self._publish(diff.events)
         return self._own_event(diff.events, attribution, stored, version)
+
+    def _record_intent(
+        self,
+        trigger: str,
+        local: Registration,
+        actor: str | None,
+        reason: str | None,
+        metadata: Mapping[str, str],
+    ) -> int | None:
+        """Keep the command's intent before its request (None: the store keeps none). A
+        store that cannot be written raises here, so nothing is sent."""
+        if not isinstance(self.store, IntentStore):
+            return None
+        number: int | None = local.current_version_number
+        if trigger == CREATE:
+            number = local.current_version_number + 1
+        elif trigger == DELETE:
+            number = None
+        operation = LIFECYCLE.trigger(trigger).operation or trigger
+        at = read_clock(self.clock)
+        intent = Intent(local.id, trigger, operation, number, actor, reason, metadata, at)
+        return self.store.record_intent(intent)
+
+    def _drop_intent(self, intent: int | None) -> None:
+        """The API refused the command: its intent claims nothing."""
+        self.resolve_intents(() if intent is None else (intent,))
 
     def _tracked(self, registration_id: str) -> StoredRegistration:
         """The stored registration, pulled from the API first if the store has none."""
@@ -182,10 +224,16 @@ class Commands(Puller):
         return stored
 
     def _send(
-        self, trigger: str, registration_id: str, details: Mapping[str, Any]
+        self,
+        trigger: str,
+        registration_id: str,
+        details: Mapping[str, Any],
+        intent: int | None = None,
     ) -> dict[str, Any]:
-        """The API request that fires ``trigger``. A ConflictError re-pulls the registration
-        and is raised again carrying it (``registration``; None if the re-pull failed)."""
+        """The API request that fires ``trigger``. A ConflictError drops ``intent`` (the
+        change did not happen: the re-pull must not claim another's change for it),
+        re-pulls the registration and is raised again carrying it (``registration``;
+        None if the re-pull failed)."""
         try:
             if trigger == "submit":
                 return self.api.submit_registration_version(
@@ -198,6 +246,7 @@ class Commands(Puller):
             if trigger == DELETE:
                 return self.api.delete_registration(registration_id)
         except ConflictError as conflict:
+            self._drop_intent(intent)
             raise ConflictError(
                 conflict.message,
                 reason=conflict.reason,
@@ -220,7 +269,9 @@ class Commands(Puller):
             _log.warning("re-pull of %s after a conflict failed: %s", registration_id, err)
         return None
 
-    def _record_delete(self, registration_id: str, attribution: Attribution) -> TransitionEvent:
+    def _record_delete(
+        self, registration_id: str, attribution: Attribution, resolves: Sequence[int] = ()
+    ) -> TransitionEvent:
         for tx in self.uow.attempts(registration_id):
             with tx:
                 local = tx.registration
@@ -235,6 +286,7 @@ class Commands(Puller):
                     clock=_not_before(self.clock, local),
                 )
                 tx.save(local, [event])
+        self.resolve_intents(resolves)
         self._publish([event])
         return event
 
@@ -267,3 +319,34 @@ class Commands(Puller):
                 operation=LIFECYCLE.trigger(attribution.trigger).operation,
             )
         return mine[-1]
+
+
+def _unsaved(
+    trigger: str,
+    registration_id: str,
+    answer: Mapping[str, Any],
+    actor: str | None,
+    reason: str | None,
+    intent: int | None,
+    err: StoreError,
+) -> UnsavedChange:
+    """The error of a command the API carried out and the store did not record."""
+    operation = LIFECYCLE.trigger(trigger).operation or trigger
+    if trigger == DELETE:
+        remote = f"registration {registration_id} is {answer.get('RegistrationStatus')}"
+    else:
+        remote = (
+            f"registration {registration_id} v{answer.get('VersionNumber')} is "
+            f"{answer.get('RegistrationVersionStatus')}"
+        )
+    who = f"actor {actor or '-'}, reason {reason or '-'}"
+    kept = (
+        f"its intent ({who}) is kept: the next sync records the change with it"
+        if intent is not None
+        else "the next sync records the change, without who and why"
+    )
+    return UnsavedChange(
+        f"{operation} succeeded on the API ({remote}), but saving it locally failed: {err}; {kept}",
+        operation=operation,
+        intent_id=intent,
+    )

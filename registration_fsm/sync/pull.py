@@ -52,11 +52,19 @@ from registration_fsm.errors import (
     NotFoundError,
     NotTracked,
     StaleWrite,
+    StoreError,
     shown,
 )
 from registration_fsm.pacing import Pacer
 from registration_fsm.ports import FormsApi, RegistrationApi
-from registration_fsm.store.base import ResumableStore, Store, StoredRegistration
+from registration_fsm.store.base import (
+    Intent,
+    IntentStore,
+    ResumableStore,
+    Store,
+    StoredIntent,
+    StoredRegistration,
+)
 from registration_fsm.store.memory import MemoryStore
 from registration_fsm.sync.forms import read_field_values
 from registration_fsm.sync.reconcile import Difference, registration_difference
@@ -98,6 +106,33 @@ class Attribution:
         return event._replace(
             origin=Origin.LOCAL, actor=self.actor, reason=self.reason, metadata=self.metadata
         )
+
+    @classmethod
+    def of(cls, intent: Intent) -> Attribution:
+        """The attribution a recorded intent makes."""
+        return cls(
+            intent.trigger, intent.version_number, intent.actor, intent.reason, intent.metadata
+        )
+
+
+def attribute_intents(
+    events: Sequence[TransitionEvent], intents: Sequence[StoredIntent]
+) -> tuple[tuple[TransitionEvent, ...], list[int]]:
+    """``events`` with each change a pending intent claims told as that command's (its
+    actor, reason and metadata), and the intents so resolved. A change the API made
+    after a command whose final save failed gets its who and why back this way."""
+    out, resolved = [], []
+    for event in events:
+        told = event
+        if event.origin is Origin.REMOTE and event.actor is None:
+            for stored in intents:
+                attribution = Attribution.of(stored.intent)
+                if stored.id not in resolved and attribution.claims(event):
+                    told = attribution.apply(event)
+                    resolved.append(stored.id)
+                    break
+        out.append(told)
+    return tuple(out), resolved
 
 
 class Puller:
@@ -417,13 +452,16 @@ class Puller:
         remote: Registration,
         summary: Mapping[str, Any] | None,
         attribution: Attribution | None = None,
+        resolves: Sequence[int] = (),
     ) -> Difference:
         """Save the API's ``remote`` with the events that explain it; hold its lock.
 
         Each attempt diffs the state stored when it began. If another writer (another
         process) saved first, ``remote`` may be older than what it saved: the next
         attempt reads the API again too. ``attribution`` tells the command's own
-        event as local, with its actor, reason and metadata.
+        event as local, with its actor, reason and metadata, and ``resolves`` names the
+        command's intent; without it, a pending intent (an :class:`IntentStore`'s) that
+        claims a change gives it its who and why (:func:`attribute_intents`).
         """
         for tx in self.uow.attempts(remote.id):
             with tx:
@@ -434,11 +472,27 @@ class Puller:
                     tx.registration, remote, observed_at=read_clock(self.clock)
                 )
                 events = _with_digests(diff.events, read)
+                done = list(resolves)
                 if attribution is not None:
                     events = tuple(attribution.apply(e) for e in events)
+                elif isinstance(self.store, IntentStore) and events:
+                    events, claimed = attribute_intents(events, self.store.intents(remote.id))
+                    done.extend(claimed)
                 tx.save(remote, events, summary=summary)
+                self.resolve_intents(done)
                 return Difference(events, diff.anomalies)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
+
+    def resolve_intents(self, intents: Sequence[int]) -> None:
+        """Remove intents whose change is saved (a failure is logged: such an intent can
+        claim no other change, see :class:`IntentStore`)."""
+        if not intents or not isinstance(self.store, IntentStore):
+            return
+        for intent in intents:
+            try:
+                self.store.resolve_intent(intent)
+            except StoreError as err:
+                _log.warning("could not remove intent %s after its save: %s", intent, err)
 
     def _field_values(
         self, local: Registration | None, remote: Registration
@@ -477,7 +531,12 @@ class Puller:
                     event = local.fire(
                         DELETE, origin=Origin.REMOTE, clock=_not_before(self.clock, local)
                     )
+                    claimed: list[int] = []
+                    if isinstance(self.store, IntentStore):
+                        intents = self.store.intents(registration_id)
+                        (event,), claimed = attribute_intents([event], intents)
                     tx.save(local, [event])
+                    self.resolve_intents(claimed)
                     report.deleted.append(registration_id)
                     report.events.append(event)
 
