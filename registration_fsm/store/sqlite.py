@@ -96,9 +96,10 @@ CREATE TABLE intents (
 class SQLiteStore(ClosesOnExit):
     """The :class:`~registration_fsm.store.ResumableStore` port in an SQLite file.
 
-    WAL journal, so readers never wait for the writer; ``synchronous=FULL``, so
-    a save that returned survives a power cut (saves are few, and a lost one
-    would lose audit events after the API already changed). Each save is one
+    WAL journal, so readers never wait for the writer; ``synchronous=FULL``, which
+    SQLite documents as making a returned save survive a power cut (saves are few,
+    and a lost one would lose audit events after the API already changed); this
+    project tests process crashes (SIGKILL), not power loss (docs/reliability.md). Each save is one
     ``BEGIN IMMEDIATE`` transaction; the revision check runs inside it, so it
     holds across processes. One connection serves all threads behind a lock;
     other processes wait up to ``timeout`` seconds for the write lock.
