@@ -1028,6 +1028,31 @@ def test_cli_demo_audit_log_to_an_unwritable_place(workspace: Workspace) -> None
     check_exit(*run_cli(workspace, ["demo", "--audit-log", "no/such/dir/audit.jsonl"]))
 
 
+@pytest.mark.parametrize("name", ["empty.db", "garbage.db", "foreign.db"])
+def test_cli_reading_commands_leave_a_file_that_is_not_a_store_as_it_was(
+    workspace: Workspace, name: str
+) -> None:
+    """``show --store empty.db`` once made the empty file a store (issue 11)."""
+    path = workspace.root / name
+    before = path.read_bytes()
+    for argv in (["show", "--store", name], ["audit", "export", "--store", name]):
+        code, out, err = run_cli(workspace, argv)
+        check_exit(code, out, err)
+        assert code == 1
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("flag", ["--output", "--output-forced"])
+def test_cli_audit_export_never_writes_over_the_store(workspace: Workspace, flag: str) -> None:
+    """``audit export --store s.db --output s.db`` once truncated the store (issue 11)."""
+    before = workspace.store.read_bytes()
+    argv = ["audit", "export", "--store", "store.db", "--output", "store.db"]
+    code, out, err = run_cli(workspace, argv + (["--force"] if flag.endswith("forced") else []))
+    check_exit(code, out, err)
+    assert code == 2
+    assert workspace.store.read_bytes() == before
+
+
 @pytest.mark.parametrize("url", ["not a url", "http://[::1", "ftp//x"])
 def test_cli_emulator_advance_with_a_malformed_url(workspace: Workspace, url: str) -> None:
     argv = ["emulator", "advance", "--endpoint-url", url, workspace.ids[0], "approve"]

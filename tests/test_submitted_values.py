@@ -120,9 +120,7 @@ def test_an_unknown_mode_is_refused() -> None:
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_stores_keep_the_values(
-    emu: EmulatedRegistrationApi, kind: str, tmp_path: Path
-) -> None:
+def test_stores_keep_the_values(emu: EmulatedRegistrationApi, kind: str, tmp_path: Path) -> None:
     store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "s.db")
     syncer = Synchronizer(emu, store)
     reg_id, first, second = submitted_then_denied_then_fixed(emu, syncer)

@@ -161,26 +161,34 @@ def checkpoint(store_path: Path, private_key: Path, checkpoints: Path) -> None:
 
 
 @audit.command(short_help="Export a store's audit trail as JSON Lines.")
-@click.option(
-    "--store", "store_path", required=True, type=_EXISTING, help="The SQLite store to export from."
-)
+@click.option("--store", "store_path", required=True, type=_EXISTING,
+              help="The SQLite store to export from (opened read-only).")  # fmt: skip
 @click.option("--output", type=_OUTPUT, default=None,
-              help="Write here instead of standard output.")  # fmt: skip
-def export(store_path: Path, output: Path | None) -> None:
-    """Export a store's audit trail as JSON Lines (the head record last)."""
+              help="Write here instead of standard output (an existing file only with "
+              "--force; never a store or another SQLite file).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+def export(store_path: Path, output: Path | None, force: bool) -> None:
+    """Export a store's audit trail as JSON Lines (the head record last).
+
+    The store is opened read-only (a read-only directory will do). --output is
+    written beside its destination and renamed into place: a failed write (a full
+    disk) leaves no half file. An existing file is replaced only with --force; a
+    symbolic link, the store or any SQLite database never.
+    """
     from registration_fsm.audit import export_jsonl
+    from registration_fsm.cli.files import StagedOutput, check_output
     from registration_fsm.store.sqlite import SQLiteStore
 
-    with SQLiteStore(store_path) as store:
+    if not store_path.is_file():  # a device or a pipe: never read as a store
+        raise click.ClickException(f"{store_path} is not a regular file, not a store")
+    if output is not None:
+        check_output(output, force=force, protect=[store_path])
+    with SQLiteStore(store_path, read_only=True) as store:
         if output is None:
             count = export_jsonl(store, sys.stdout)
         else:
-            try:
-                out = output.open("w", encoding="utf-8")
-            except OSError as err:
-                raise click.BadParameter(
-                    f"cannot write {output}: {err.strerror or err}", param_hint="--output"
-                ) from None
-            with out:
-                count = export_jsonl(store, out)
+            with StagedOutput(output, force=force) as out:
+                with out.writing():
+                    count = export_jsonl(store, out.text)
+                out.commit()
     click.echo(f"exported {count} records", err=True)

@@ -315,6 +315,9 @@ def show(
 ) -> None:  # fmt: skip
     """Show local registrations (all, or the ones named) from the store.
 
+    The store is opened read-only: it is never created or changed (a file that is
+    not a store is an error), and a read-only directory will do.
+
     A sync keeps each version's field values as they stood when it left DRAFT (the
     evidence of what was submitted): --fields prints them, --diff A B (one
     registration) what changed between two versions.
@@ -325,7 +328,9 @@ def show(
         raise click.UsageError("--diff compares two versions of one registration: name it")
     if not store_path.exists():
         raise click.ClickException(f"no store at {store_path}; run `registration-fsm sync` first")
-    with SQLiteStore(store_path) as store:
+    if not store_path.is_file():  # a device or a pipe: never read as a store
+        raise click.ClickException(f"{store_path} is not a regular file, not a store")
+    with SQLiteStore(store_path, read_only=True) as store:  # never creates nor changes one
         ids = list(registration_ids) or store.ids()
         found = []
         for registration_id in ids:

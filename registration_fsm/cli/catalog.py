@@ -12,19 +12,16 @@ directory, the store or any SQLite database is never replaced.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from registration_fsm.cli.aws import DEFAULT_STORE, STORE_ENV, connection_options, make_api
+from registration_fsm.cli.aws import connection_options, make_api
+from registration_fsm.cli.files import StagedOutput, check_output
 from registration_fsm.cli.output import to_json
 from registration_fsm.errors import InvalidApiData, InvalidArgument, InvalidArgumentType, shown
 
@@ -37,7 +34,6 @@ if TYPE_CHECKING:
 
 #: The model's RegistrationType pattern and length.
 _TYPE_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
-_SQLITE_HEADER = b"SQLite format 3\x00"
 #: How much of a catalogue's Source the text of ``catalog show`` prints (--json: all).
 _SOURCE_SHOWN = 100
 
@@ -80,11 +76,13 @@ def capture(
     checked before any request; the file is written next to it and renamed into
     place, so an interrupted capture leaves no half file. Prints one summary line.
     """
-    _check_output(output, force)
+    check_output(output, force=force)
     api = make_api(endpoint_url, region, profile, connect_timeout, read_timeout)
-    with _staged(output, force) as write:
+    with StagedOutput(output, force=force) as out:
         found = _capture(api, types, _where(endpoint_url, api))
-        write(to_json(found.to_json()) + "\n")
+        with out.writing():
+            out.text.write(to_json(found.to_json()) + "\n")
+        out.commit()
     fields = sum(len(t.fields) for t in found.types.values())
     sections = sum(len(t.sections) for t in found.types.values())
     click.echo(
@@ -115,102 +113,6 @@ def _where(endpoint_url: str | None, api: Any) -> str:
         return f"{endpoint_url} (region {region})"
     account = current_account()
     return f"account {account} in {region}" if account else f"AWS in {region}"
-
-
-def _check_output(output: Path, force: bool) -> None:
-    """Refuse an --output that would destroy what the user did not ask to replace."""
-
-    def bad(problem: str) -> click.BadParameter:
-        return click.BadParameter(f"{shown(os.fspath(output))} {problem}", param_hint="--output")
-
-    if output.is_symlink():
-        raise bad("is a symbolic link; name the file itself")
-    if output.is_dir():
-        raise bad("is a directory")
-    store = Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
-    if output.absolute() == store.absolute() or (
-        output.exists() and store.exists() and output.samefile(store)
-    ):
-        raise bad("is the local store")
-    if output.exists():
-        if not output.is_file():
-            raise bad("is not a regular file")
-        if _is_sqlite(output):
-            raise bad("is an SQLite database (a store?), not a catalogue")
-        if not force:
-            raise bad("exists; --force replaces it")
-    if not output.parent.is_dir():
-        raise bad(f"is in {shown(os.fspath(output.parent))}, which is not a directory")
-
-
-def _is_sqlite(path: Path) -> bool:
-    try:
-        with path.open("rb") as file:
-            return file.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def _staged(output: Path, force: bool) -> Iterator[Any]:
-    """Yield ``write(text)``, which fills a new file beside ``output``; on leaving the block
-    without an error the file becomes ``output`` (only if none appeared meanwhile, unless
-    ``force``), and in every case no temporary file is left behind."""
-    temp = output.with_name(f".{output.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as err:
-        raise click.BadParameter(
-            f"cannot write in {shown(os.fspath(output.parent))}: {err.strerror}",
-            param_hint="--output",
-        ) from None
-    written: list[bool] = []
-
-    def write(text: str) -> None:
-        with os.fdopen(os.dup(fd), "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        written.append(True)
-
-    try:
-        yield write
-        if written:
-            _publish(temp, output, force)
-    finally:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def _publish(temp: Path, output: Path, force: bool) -> None:
-    """Move ``temp`` to ``output``: atomically; without ``force``, never over a file."""
-    try:
-        if force:
-            if output.is_symlink() or (output.exists() and not output.is_file()):
-                raise click.ClickException(f"{output} changed during the capture; nothing written")
-            os.replace(temp, output)
-        else:
-            try:
-                os.link(temp, output)  # fails if output exists: nothing is clobbered
-            except FileExistsError:
-                raise click.ClickException(
-                    f"{output} appeared during the capture; nothing written (--force replaces it)"
-                ) from None
-            except OSError:  # no hard links here (some filesystems): check, then rename
-                if output.exists() or output.is_symlink():
-                    raise click.ClickException(
-                        f"{output} appeared during the capture; nothing written"
-                    ) from None
-                os.replace(temp, output)
-    except OSError as err:
-        raise click.ClickException(f"cannot write {output}: {err.strerror}") from None
-    with contextlib.suppress(OSError):  # the rename itself durable, where the OS allows
-        dir_fd = os.open(output.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 # -- show ----------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
+from registration_fsm.cli.files import StagedOutput, check_output
 from registration_fsm.cli.output import registration_table, timeline_line
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.guards import require_reason
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from registration_fsm import Boto3RegistrationApi, EmulatedRegistrationApi, Synchronizer
 
 REGISTRATION_TYPE = "US_TOLL_FREE_REGISTRATION"
+#: How many times AWS's request quotas the demo runs at (both sides pace by them).
+QUOTA_SCALE = 50
 #: The field the first submit leaves out (the API refuses it, naming the field).
 FORGOTTEN = "messageSamples.messageSample1"
 SAMPLE = "Example Corp: your order 12345 has shipped. Reply STOP to cancel."
@@ -60,11 +64,13 @@ def four_eyes(ctx: GuardContext) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
 @click.option(
     "--audit-log",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the demo's hash-chained audit trail here (JSON Lines).",
+    help="Write the demo's hash-chained audit trail here (JSON Lines; an existing "
+    "file only with --force).",
 )
-def demo(as_json: bool, audit_log: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing --audit-log file.")
+def demo(as_json: bool, audit_log: Path | None, force: bool) -> None:
     """Walk one toll-free registration through its lifecycle on the embedded emulator.
 
     It serves the shipped catalogue of registration forms, and its approvals of
@@ -72,7 +78,27 @@ def demo(as_json: bool, audit_log: Path | None) -> None:
     which types do). The story: attach the opt-in screenshot, fill the form,
     associate the number, a submit refused for a missing field, a denial, a guarded
     discard, a fixed version approved and provisioned, and the fields that changed.
+
+    --audit-log is checked before the story starts, written beside its destination
+    and renamed into place at the end: a failed or interrupted demo leaves no half
+    file. An existing file is replaced only with --force; a symbolic link, the
+    store or any SQLite database never.
     """
+    printer = _Printer()
+    say = printer.check if as_json else printer.say
+    if audit_log is not None:  # a bad path fails before the story
+        check_output(audit_log, force=force, option="--audit-log")
+    with ExitStack() as stack:
+        log = None
+        if audit_log is not None:
+            log = stack.enter_context(StagedOutput(audit_log, force=force, option="--audit-log"))
+        _tell(printer, say, as_json, log)
+
+
+def _tell(
+    printer: _Printer, say: Callable[[str], None], as_json: bool, log: StagedOutput | None
+) -> None:
+    """Run the story on an embedded emulator; write its audit trail to ``log``."""
     import boto3
 
     from registration_fsm import (
@@ -80,30 +106,38 @@ def demo(as_json: bool, audit_log: Path | None) -> None:
         Catalog,
         EmulatedRegistrationApi,
         LifecyclePolicy,
+        Quotas,
         Synchronizer,
         serve,
     )
 
-    say: Callable[[str], None] = (lambda _text: None) if as_json else click.echo
-    log = None if audit_log is None else _open_log(audit_log)  # a bad path fails first
     clock = StoryClock()
+    # AWS's quotas, QUOTA_SCALE times over: at 1 request per second the ~90 form and
+    # sync requests would take minutes; the pacing and throttling work the same.
+    quotas = Quotas.of({}).scaled(QUOTA_SCALE)
     emulated = EmulatedRegistrationApi(
         clock=clock,
         seed=7,
         catalog=Catalog.builtin(),
         policy=LifecyclePolicy().with_provisioning(REGISTRATION_TYPE),
+        quotas=quotas,
     )
     with serve(emulated) as url:
         session = boto3.session.Session(
             aws_access_key_id="demo", aws_secret_access_key="demo", region_name="us-east-1"
         )
-        api = Boto3RegistrationApi.from_config(session=session, endpoint_url=url, max_attempts=2)
+        api = Boto3RegistrationApi.from_config(
+            session=session, endpoint_url=url, max_attempts=2, quotas=quotas
+        )
         # The sync dates what the API does not (the registration's own changes) by the
         # story's time, read without moving it.
         syncer = Synchronizer(api, clock=lambda: clock.now)
-        syncer.subscribe(_json_line if as_json else _timeline_line)
-        say(f"Emulator at {url}; a real boto3 client and the sync paths drive it.\n")
-        story = _Story(emulated, api, syncer, say)
+        syncer.subscribe(printer.json_line if as_json else printer.timeline_line)
+        say(
+            f"Emulator at {url} (AWS's quotas x{QUOTA_SCALE}); a real boto3 client and the "
+            "sync paths drive it.\n"
+        )
+        story = _Story(emulated, api, syncer, say, printer.check)
         story.tell()
         registration = syncer.get(story.rid)
         say(f"\nRegistration {story.rid}, as the local model holds it after the last sync:")
@@ -120,9 +154,11 @@ def demo(as_json: bool, audit_log: Path | None) -> None:
         if log is not None:
             from registration_fsm.audit import export_jsonl
 
-            with log:
-                count = export_jsonl(syncer.store, log)
-            say(f"Audit trail: {count} hash-chained records written to {audit_log}")
+            with log.writing():
+                count = export_jsonl(syncer.store, log.text)
+            log.commit()
+            say(f"Audit trail: {count} hash-chained records written to {log.path}")
+        printer.check()
 
 
 class _Story:
@@ -135,8 +171,10 @@ class _Story:
         api: Boto3RegistrationApi,
         syncer: Synchronizer,
         say: Callable[[str], None],
+        check: Callable[[], None],
     ) -> None:
         self.emulated, self.api, self.syncer, self.say = emulated, api, syncer, say
+        self.check = check  # raises once standard output failed: the story stops there
         self.rid = ""
         self.screenshot = ""
 
@@ -180,12 +218,14 @@ class _Story:
         self.aws("complete_provisioning", resource_id=number["ResourceId"])
 
     def aws(self, trigger: str, **details: object) -> None:
+        self.check()
         self.emulated.advance(self.rid, trigger, **details)
         self.syncer.sync([self.rid])
 
     def fill(self, *, text: dict[str, str] | None = None, skip: Sequence[str] = ()) -> None:
         from registration_fsm import fill_form
 
+        self.check()
         values = fill_form(self.api, self.rid, text=text, attachment_id=self.screenshot,
                            skip=skip)  # fmt: skip
         left = f" ({', '.join(skip)} left out)" if skip else ""
@@ -206,18 +246,34 @@ class _Story:
         )  # fmt: skip
 
 
-def _open_log(path: Path) -> TextIO:
-    try:
-        return path.open("w", encoding="utf-8")
-    except OSError as err:
-        raise click.BadParameter(
-            f"cannot write {path}: {err.strerror or err}", param_hint="--audit-log"
-        ) from None
+class _Printer:
+    """The story's lines on standard output. Once a write fails (the reader went away:
+    ``| head``; a full disk) nothing more is printed, and :meth:`check` raises that
+    error, so the story stops at its next step: a subscriber that raised would only
+    be logged, and the story would go on."""
 
+    def __init__(self) -> None:
+        self.error: OSError | None = None
 
-def _json_line(event: TransitionEvent) -> None:
-    click.echo(json.dumps(event.to_dict(), sort_keys=True))
+    def echo(self, text: str) -> None:
+        if self.error is None:
+            try:
+                click.echo(text)
+            except OSError as err:
+                self.error = err
 
+    def check(self, _text: str = "") -> None:
+        """Raise the write error met so far, if any."""
+        if self.error is not None:
+            raise self.error
 
-def _timeline_line(event: TransitionEvent) -> None:
-    click.echo(timeline_line(event))
+    def say(self, text: str) -> None:
+        self.check()
+        self.echo(text)
+        self.check()
+
+    def json_line(self, event: TransitionEvent) -> None:
+        self.echo(json.dumps(event.to_dict(), sort_keys=True))
+
+    def timeline_line(self, event: TransitionEvent) -> None:
+        self.echo(timeline_line(event))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from registration_fsm.cli.files import StagedOutput, check_output, read_input
 from registration_fsm.errors import InvalidApiData
 
 if TYPE_CHECKING:
@@ -64,15 +65,17 @@ SUFFIX_FORMATS = {
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write to FILE instead of standard output.",
+    help="Write to FILE instead of standard output (an existing file only with --force).",
 )
 @click.option(
     "--highlight",
     "highlight_file",
     metavar="FILE",
     default=None,
-    help="JSON of a registration or a version (- for stdin): mark its status and path.",
+    help="JSON of a registration or a version (- for stdin; at most 16 MiB): mark its "
+    "status and path.",
 )
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
 @click.option(
     "--show-guards",
     is_flag=True,
@@ -96,9 +99,15 @@ def diagram(
     show_initiator: bool,
     show_inferred: bool,
     level: Level,
+    force: bool,
 ) -> None:
     """Draw the registration-version lifecycle (optionally one version's path through it),
-    or with --level registration the registration statuses."""
+    or with --level registration the registration statuses.
+
+    --output is written beside its destination and renamed into place (a failed
+    write leaves no half file); an existing file is replaced only with --force, a
+    symbolic link, the store or any SQLite database never.
+    """
     from registration_fsm.diagrams import render, to_dot, to_mermaid
     from registration_fsm.domain.registration import Registration
 
@@ -115,6 +124,8 @@ def diagram(
             param_hint="--output",
         )
     fmt = fmt or implied or "mermaid"
+    if output is not None:
+        check_output(output, force=force)
     if fmt in BINARY_FORMATS and output is None and sys.stdout.isatty():
         raise click.UsageError(
             f"refusing to write {fmt.upper()} to a terminal; use --output FILE or redirect stdout"
@@ -154,26 +165,18 @@ def diagram(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    try:
-        output.write_bytes(data)
-    except OSError as err:
-        raise click.ClickException(f"cannot write {output}: {err.strerror or err}") from None
+    with StagedOutput(output, force=force) as out:
+        with out.writing():
+            out.binary.write(data)
+        out.commit()
     click.echo(f"wrote {output} ({fmt}, {len(data)} bytes)", err=True)
 
 
 def load_highlight(source: str) -> Registration | RegistrationVersion:
-    """Read ``source`` (a path, or ``-`` for stdin) and parse what it holds."""
+    """Read ``source`` (a path, or ``-`` for stdin; at most
+    :data:`~registration_fsm.cli.files.MAX_INPUT_BYTES`) and parse what it holds."""
     name = "standard input" if source == "-" else source
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as err:
-        raise click.BadParameter(
-            f"cannot read {name}: {err.strerror or err}", param_hint="--highlight"
-        ) from None
-    except UnicodeDecodeError as err:
-        raise click.BadParameter(
-            f"{name} is not UTF-8 text: {err}", param_hint="--highlight"
-        ) from None
+    text = read_input(source, option="--highlight")
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:

@@ -7,12 +7,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import click
 
 from registration_fsm.cli.aws import api_options, make_synchronizer
+from registration_fsm.cli.files import BoundedLines, check_append, open_append, stdin_lines
 from registration_fsm.cli.output import to_json
+from registration_fsm.errors import shown
 
 if TYPE_CHECKING:
     from registration_fsm.sync.events import EventSource, FollowerStats
@@ -23,10 +25,11 @@ INTERRUPTED = 130
 
 @click.command(short_help="Keep the store current from status-change events.")
 @api_options
-@click.option("--events", "events", type=click.File("r", encoding="utf-8"), default=None,
+@click.option("--events", "events",
+              type=click.Path(dir_okay=False, allow_dash=True, path_type=str), default=None,
               metavar="FILE|-",
               help="JSON Lines of EventBridge events (e.g. the emulator's --events-file); "
-                   "- reads stdin.")  # fmt: skip
+                   "- reads stdin. A line over 1 MiB or not UTF-8 stops the follower.")  # fmt: skip
 @click.option("--sqs-queue-url", default=None, metavar="URL",
               help="Long-poll this SQS queue (an EventBridge rule's target).")  # fmt: skip
 @click.option("--sqs-endpoint-url", default=None, metavar="URL",
@@ -34,7 +37,8 @@ INTERRUPTED = 130
 @click.option("--dead-letter-queue-url", default=None, metavar="URL",
               help="Where poison goes (default: the queue's redrive target).")  # fmt: skip
 @click.option("--dead-letter-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --events: append poison lines here (JSON).")  # fmt: skip
+              help="With --events: append poison lines here (JSON; never a symbolic link, "
+                   "the store or an SQLite file).")  # fmt: skip
 @click.option("--max-messages", type=click.IntRange(min=1), default=None,
               help="Stop once this many messages were handled or moved aside.")  # fmt: skip
 @click.option("--once", is_flag=True, help="Take one batch (one SQS long poll), then stop.")
@@ -48,7 +52,7 @@ INTERRUPTED = 130
 def follow(
     endpoint_url: str | None, region: str | None, profile: str | None,
     connect_timeout: float, read_timeout: float, store_path: Path,
-    events: IO[str] | None, sqs_queue_url: str | None, sqs_endpoint_url: str | None,
+    events: str | None, sqs_queue_url: str | None, sqs_endpoint_url: str | None,
     dead_letter_queue_url: str | None, dead_letter_file: Path | None,
     max_messages: int | None, once: bool, max_attempts: int, wait_seconds: int,
     visibility_timeout: int | None, as_json: bool,
@@ -63,7 +67,9 @@ def follow(
     dead-letter queue, or --dead-letter-file) with one log line on stderr.
 
     Runs until the file ends, --max-messages or --once; with SQS, until Ctrl-C.
-    Prints one line of counts at the end (--json: an object).
+    Prints one line of counts at the end (--json: an object). A line of --events
+    longer than 1 MiB or not UTF-8 is not an event stream: the follower stops there
+    (what came before is kept), prints the counts and exits 2.
     """
     from registration_fsm.sync.events import EventFollower, JsonLinesSource
 
@@ -75,20 +81,26 @@ def follow(
         raise click.UsageError(f"{', '.join(given)} only go with --sqs-queue-url")
     if sqs_queue_url is not None and dead_letter_file is not None:
         raise click.UsageError("--dead-letter-file only goes with --events")
-    syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
-    )
-    with _log_to_stderr(), syncer.store, ExitStack() as stack:
+    if dead_letter_file is not None:  # before the store is opened: a refusal changes nothing
+        check_append(dead_letter_file, option="--dead-letter-file", protect=[store_path])
+    with ExitStack() as stack:
+        lines = None if events is None else _event_lines(events, stack)
+        syncer = make_synchronizer(
+            endpoint_url, region, profile, connect_timeout, read_timeout, store_path
+        )
+        stack.enter_context(_log_to_stderr())
+        stack.enter_context(syncer.store)
         source: EventSource
-        if events is not None:
-            live = getattr(events, "name", None) == "<stdin>"
+        if lines is not None:
             dead = None
             if dead_letter_file is not None:
-                dead = stack.enter_context(dead_letter_file.open("a", encoding="utf-8"))
+                dead = stack.enter_context(
+                    open_append(dead_letter_file, option="--dead-letter-file")
+                )
             source = JsonLinesSource(
-                events,
-                name="stdin" if live else str(getattr(events, "name", "events")),
-                batch_size=1 if live else 10,
+                cast(IO[str], lines),
+                name=lines.where,
+                batch_size=1 if events == "-" else 10,
                 dead_letter=dead,
             )
         else:
@@ -112,6 +124,22 @@ def follow(
             _report(follower.stats, as_json, "stopped: ")
             sys.exit(INTERRUPTED)
     _report(follower.stats, as_json, "")
+    if lines is not None and lines.problem is not None:
+        raise click.BadParameter(lines.problem, param_hint="--events")
+
+
+def _event_lines(events: str, stack: ExitStack) -> BoundedLines:
+    """--events as bounded lines: standard input's bytes, or a file opened (and closed
+    by ``stack``) in binary."""
+    if events == "-":
+        return BoundedLines(stdin_lines(), "stdin")
+    try:
+        raw = stack.enter_context(open(events, "rb"))  # noqa: SIM115 -- the stack closes it
+    except OSError as err:
+        raise click.BadParameter(
+            f"cannot read {shown(events)}: {err.strerror or err}", param_hint="--events"
+        ) from None
+    return BoundedLines(raw, events)
 
 
 def _report(stats: FollowerStats, as_json: bool, prefix: str) -> None:

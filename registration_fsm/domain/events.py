@@ -74,8 +74,14 @@ class TransitionEvent(NamedTuple):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TransitionEvent:
-        """Rebuild an event from :meth:`to_dict` output (also reads 0.1's ``cause`` key)."""
+        """Rebuild an event from :meth:`to_dict` output (also reads 0.1's ``cause`` key).
+
+        A ``version_number`` that is not an int of the API's range (1..100000) or None
+        raises ValueError (so does every other malformed member, or KeyError/TypeError).
+        """
         number = data["version_number"]
+        if number is not None and not (type(number) is int and 1 <= number <= 100_000):
+            raise ValueError(f"version_number {number!r} is not a version number (1..100000)")
         status: type[VersionStatus] | type[RegistrationStatus] = (
             RegistrationStatus if number is None else VersionStatus
         )

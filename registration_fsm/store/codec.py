@@ -19,12 +19,14 @@ import attrs
 
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.forms.values import FieldValues
+from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import (
     InvalidArgument,
     InvalidArgumentType,
     RegistrationError,
     StoreError,
+    shown,
 )
 from registration_fsm.store.base import Intent, StoredIntent
 from registration_fsm.store.chain import AuditRecord, record_hash
@@ -34,7 +36,7 @@ _DATETIME = "$datetime"
 #: them apart, DescribeRegistrationFieldValues).
 FIELD_VALUES = "FieldValues"
 #: What a parser may raise on stored data that is not what was written.
-_UNUSABLE = (RegistrationError, ValueError, TypeError, KeyError, AttributeError)
+_UNUSABLE = (RegistrationError, ValueError, TypeError, KeyError, AttributeError, OverflowError)
 
 
 class _Unencodable(Exception):
@@ -55,9 +57,22 @@ def loads(text: str, where: str) -> Any:
     if not isinstance(text, str):
         raise StoreError(f"{where}: expected JSON text, found {type(text).__name__}")
     try:
-        return json.loads(text, object_hook=_decode_object)
+        return json.loads(
+            text, object_hook=_decode_object, parse_constant=_no_constant, parse_float=_finite
+        )
     except (ValueError, RecursionError) as err:
         raise StoreError(f"{where}: unreadable JSON ({err})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (never written by dumps)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return value
 
 
 def _encode(value: Any, path: str) -> Any:
@@ -178,6 +193,12 @@ def decode_event(text: str, where: str) -> TransitionEvent:
     data = loads(text, where)
     if not isinstance(data, dict):
         raise StoreError(f"{where}: expected an object, found {type(data).__name__}")
+    number = data.get("version_number")
+    if number is not None and (type(number) is not int or not VERSION_MIN <= number <= VERSION_MAX):
+        raise StoreError(
+            f"{where}: stored event is unusable (version_number {shown(number)} is not "
+            f"{VERSION_MIN}..{VERSION_MAX} or null)"
+        )
     try:
         return TransitionEvent.from_dict(data)
     except _UNUSABLE as err:
