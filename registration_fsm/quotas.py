@@ -124,6 +124,10 @@ def parse_overrides(texts: Iterable[str], where: str = "--quota") -> dict[str, f
     return check_rates(raw, where)
 
 
+#: The most of a quota file read (a quota file is a few lines).
+MAX_QUOTA_FILE_BYTES = 1 << 20
+
+
 @attrs.frozen
 class Quotas:
     """Rates per (account, region, operation): AWS's defaults, then the overrides.
@@ -173,7 +177,11 @@ class Quotas:
         """Read a quota file (see the module docstring)."""
         where = os.fspath(path)
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            with Path(path).open("rb") as file:
+                raw = file.read(MAX_QUOTA_FILE_BYTES + 1)  # bounded: never /dev/zero whole
+            if len(raw) > MAX_QUOTA_FILE_BYTES:
+                raise InvalidArgument(f"{where} is larger than {MAX_QUOTA_FILE_BYTES} bytes")
+            data = tomllib.loads(raw.decode("utf-8"))
         except OSError as err:
             raise InvalidArgument(f"cannot read {where}: {err.strerror or err}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

@@ -626,3 +626,30 @@ def test_an_input_that_cannot_be_used_is_one_line(work: Work, name: str) -> None
         code, out, err = done.returncode, done.stdout, done.stderr
     assert says in one_error(code, out, err, 2)
     assert snapshot(work.root) == before
+
+
+def test_a_quota_file_is_read_bounded() -> None:
+    from click.testing import CliRunner
+
+    from registration_fsm.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["sync", "--endpoint-url", "http://127.0.0.1:1", "--quota-file", "/dev/zero"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "/dev/zero is larger than 1048576 bytes" in result.output
+
+
+def test_the_emulators_events_file_is_never_a_link(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from registration_fsm.cli import cli
+
+    target = tmp_path / "store.db"
+    target.write_bytes(b"")
+    link = tmp_path / "events.jsonl"
+    link.symlink_to(target)
+    result = CliRunner().invoke(cli, ["emulator", "--port", "0", "--events-file", str(link)])
+    assert result.exit_code == 2, result.output
+    assert "is a symbolic link" in result.output
+    assert target.read_bytes() == b""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from registration_fsm.cli.files import check_append
 from registration_fsm.cli.output import to_json
 from registration_fsm.cli.quota_options import current_quotas, quota_options, quotas_named
 from registration_fsm.domain.lifecycle import LifecyclePolicy
@@ -111,6 +112,7 @@ def emulator(
         except InvalidArgument as err:
             raise click.BadParameter(str(err), param_hint="--events-url") from None
     if events_file is not None:
+        check_append(events_file, option="--events-file")  # never a link, the store, a database
         try:
             JsonLinesSink(events_file).close()
         except InvalidArgument as err:
