@@ -6,6 +6,8 @@
   with lifecycle coverage (:class:`CoverageReport`, over the lifecycle's own edges).
 - :mod:`registration_fsm.testing.strategies`: hypothesis strategies (registered for
   ``st.from_type`` through hypothesis's entry point when hypothesis is imported).
+- :mod:`registration_fsm.testing.forms`: strategies for registration forms (field values
+  a form accepts or refuses, complete and incomplete forms, attachment files).
 - :class:`VirtualClock`: time that passes only when something waits (quota-bound tests).
 - :mod:`registration_fsm.testing.pytest_plugin`: fixtures (loaded by pytest
   through the ``pytest11`` entry point).

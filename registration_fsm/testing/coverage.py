@@ -4,9 +4,11 @@ Edges are the lifecycle's own :class:`~registration_fsm.Edge` (``source --trigge
 dest``) and the registration's own :class:`~registration_fsm.domain.lifecycle.RegistrationEdge`
 (``COMPLETE --close--> CLOSED``). :class:`LifecycleCoverage` counts the edges of the
 events it is shown and the statuses it sees; :meth:`~LifecycleCoverage.report`
-compares them with the edges a suite requires. The stateful machine
-(:mod:`registration_fsm.testing.machine`) keeps one per machine class, across
-every example of a hypothesis run. Nothing here needs hypothesis.
+compares them with the edges a suite requires. It also counts named actions (the
+stateful machine's form actions: ``put_value``, ``submit_incomplete``...) against
+those required. The stateful machine (:mod:`registration_fsm.testing.machine`) keeps
+one per machine class, across every example of a hypothesis run. Nothing here needs
+hypothesis.
 
 ::
 
@@ -84,7 +86,9 @@ class CoverageReport:
     ``edges`` (the versions'), ``registration_edges`` (the registration's own),
     ``version_statuses`` and ``registration_statuses`` count how often each was seen;
     ``required`` are the edges (of either kind) the run had to reach; ``examples``
-    counts the machine instances (hypothesis examples) that contributed.
+    counts the machine instances (hypothesis examples) that contributed; ``actions``
+    counts the named actions taken (the machine's form actions) and
+    ``required_actions`` are those the run had to take.
     """
 
     edges: Mapping[Edge, int]
@@ -93,6 +97,8 @@ class CoverageReport:
     required: frozenset[Move]
     examples: int
     registration_edges: Mapping[RegistrationEdge, int] = attrs.field(factory=dict)
+    actions: Mapping[str, int] = attrs.field(factory=dict)
+    required_actions: frozenset[str] = frozenset()
 
     @property
     def missing(self) -> tuple[Move, ...]:
@@ -103,9 +109,14 @@ class CoverageReport:
         )
 
     @property
+    def missing_actions(self) -> tuple[str, ...]:
+        """Required actions never taken, sorted."""
+        return tuple(sorted(a for a in self.required_actions if not self.actions.get(a)))
+
+    @property
     def ok(self) -> bool:
-        """True when every required edge was reached."""
-        return not self.missing
+        """True when every required edge was reached and every required action taken."""
+        return not self.missing and not self.missing_actions
 
     @property
     def unreached_statuses(self) -> tuple[VersionStatus, ...]:
@@ -123,6 +134,11 @@ class CoverageReport:
             lines.extend(f"  {edge}" for edge in self.missing)
         if self.unreached_statuses:
             lines.append(f"version statuses never entered: {', '.join(self.unreached_statuses)}")
+        if self.actions or self.required_actions:
+            taken = ", ".join(f"{a} x{n}" for a, n in sorted(self.actions.items()))
+            lines.append(f"actions taken: {taken or 'none'}")
+        if self.missing_actions:
+            lines.append(f"required actions never taken: {', '.join(self.missing_actions)}")
         return "\n".join(lines)
 
 
@@ -135,6 +151,7 @@ class LifecycleCoverage:
         self.registration_edges: Counter[RegistrationEdge] = Counter()
         self.version_statuses: Counter[VersionStatus] = Counter()
         self.registration_statuses: Counter[RegistrationStatus] = Counter()
+        self.actions: Counter[str] = Counter()
         self.examples = 0
 
     def record(self, event: TransitionEvent) -> None:
@@ -157,6 +174,11 @@ class LifecycleCoverage:
                 self.registration_edges[own] += 1
                 self.registration_statuses[own.dest] += 1
 
+    def record_action(self, action: str) -> None:
+        """Count one named action taken (such as the machine's ``put_value``)."""
+        with self._lock:
+            self.actions[action] += 1
+
     def record_registration_status(self, status: RegistrationStatus) -> None:
         """Count a registration status seen."""
         with self._lock:
@@ -174,11 +196,19 @@ class LifecycleCoverage:
             self.registration_edges.clear()
             self.version_statuses.clear()
             self.registration_statuses.clear()
+            self.actions.clear()
             self.examples = 0
 
-    def report(self, required: Collection[Move] | None = None) -> CoverageReport:
-        """A snapshot against ``required`` (default: every edge of both LIFECYCLE tables)."""
+    def report(
+        self, required: Collection[Move] | None = None, required_actions: Collection[str] = ()
+    ) -> CoverageReport:
+        """A snapshot against ``required`` (default: every edge of both LIFECYCLE tables)
+        and ``required_actions`` (default: none)."""
         wanted = check_required_edges(required)
+        if isinstance(required_actions, str) or not all(
+            isinstance(a, str) for a in required_actions
+        ):
+            raise InvalidArgumentType("required actions must be a collection of names")
         with self._lock:
             return CoverageReport(
                 dict(self.edges),
@@ -187,6 +217,8 @@ class LifecycleCoverage:
                 wanted,
                 self.examples,
                 dict(self.registration_edges),
+                dict(self.actions),
+                frozenset(required_actions),
             )
 
 
