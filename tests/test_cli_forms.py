@@ -770,3 +770,19 @@ def test_a_bad_policy_option_is_a_usage_error(env: dict[str, str]) -> None:
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr
         assert ("no optional edge" in done.stderr) or ("not a registration type" in done.stderr)
+
+
+def test_a_registration_closed_by_aws_can_be_deleted(api: EmulatedRegistrationApi) -> None:
+    number = api.add_origination_identity(number_type="TOLL_FREE")["ResourceId"]
+    rid = api.create_registration("US_TOLL_FREE_REGISTRATION")["RegistrationId"]
+    fill_form(api, rid)
+    api.create_registration_association(rid, number)
+    api.submit_registration_version(rid)
+    for trigger in ("begin_review", "approve"):
+        api.advance(rid, trigger)
+    (event,) = api.advance(rid, "close", resource_id=number)
+    assert (event.trigger, event.details) == ("close", {"resource_id": number})
+    # CLOSED: "the phone number ... has been deleted and you must also delete the
+    # registration": its number is gone, and nothing holds the delete back.
+    assert list(api.list_registration_associations(rid)) == []
+    assert api.delete_registration(rid)["RegistrationStatus"] == "DELETED"

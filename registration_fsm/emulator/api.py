@@ -491,6 +491,8 @@ class EmulatedRegistrationApi(FormMethods):
             unsubscribe = reg.subscribe(events.append)
             try:
                 reg.fire(trigger, clock=self._now(), policy=self.policy, **details)
+                if trigger == "close":
+                    self.forms.closed(reg.id)
             finally:
                 unsubscribe()
                 self._events.flush()

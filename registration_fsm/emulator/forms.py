@@ -907,6 +907,16 @@ class FormDesk:
             return None
         return reg_id
 
+    def closed(self, registration_id: str) -> list[str]:
+        """The registration went CLOSED by AWS's hand (``advance(..., "close")``): its
+        origination identities are deleted, as CLOSED says ("the phone number or sender
+        ID has been deleted"), so nothing holds it from being deleted. Returns them."""
+        gone = [link.resource_id for link in self._held(registration_id) if link.identity]
+        for resource_id in gone:
+            self._identities.pop(resource_id, None)
+            self._links.pop((registration_id, resource_id), None)
+        return gone
+
     def closes_when_released(self, registration_type: str) -> bool:
         """Whether the type's registration closes once its last identity is released."""
         definition = self.definition(registration_type)
