@@ -169,8 +169,12 @@ def _explained(err: RegistrationError) -> str:
     reason = getattr(err, "reason", None)
     if isinstance(reason, str) and reason and reason not in text:
         text = f"{reason}: {text}"
-    fields = getattr(err, "fields", ())
-    named = [f"{name}: {message}" for name, message in fields if message not in text]
+    fields = [
+        (name, message) for name, message in getattr(err, "fields", ()) if message not in text
+    ]
+    if fields and all(name in text for name, _ in fields) and len({m for _, m in fields}) == 1:
+        return f"{text} (each: {fields[0][1]})"  # the names are there already: say it once
+    named = [f"{name}: {message}" for name, message in fields]
     return f"{text} ({'; '.join(named)})" if named else text
 
 
