@@ -92,8 +92,9 @@ def test_refusals_of_every_trigger_on_a_draft(
     [
         ((), {"submit", "delete"}),
         (("submit",), {"begin_review", "require_authentication", "discard", "delete"}),
+        # REVIEWING: no delete ("You can't make any changes ... while it is in this state")
         (("submit", "begin_review"),
-         {"require_authentication", "require_offline_review", "approve", "deny", "delete"}),
+         {"require_authentication", "require_offline_review", "approve", "deny"}),
         (("submit", "begin_review", "approve"),
          {"create", "revoke", "archive", "close", "delete"}),
         (("submit", "discard"), {"create", "delete"}),

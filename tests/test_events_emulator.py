@@ -357,7 +357,7 @@ def test_the_emulator_command_writes_its_events_to_a_file(tmp_path: Path) -> Non
     ("flag", "value", "said"),
     [
         ("--events-url", "file:///tmp/x", "http"),
-        ("--events-file", "no/such/dir/events.jsonl", "cannot write events"),
+        ("--events-file", "no/such/dir/events.jsonl", "which is not a directory"),
     ],
 )
 def test_the_emulator_command_refuses_a_bad_sink(
