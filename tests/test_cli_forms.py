@@ -786,3 +786,11 @@ def test_a_registration_closed_by_aws_can_be_deleted(api: EmulatedRegistrationAp
     # registration": its number is gone, and nothing holds the delete back.
     assert list(api.list_registration_associations(rid)) == []
     assert api.delete_registration(rid)["RegistrationStatus"] == "DELETED"
+
+
+def test_a_refused_submit_names_each_missing_field_once(cli: Cli) -> None:
+    rid = client(cli.url).create_registration(RegistrationType=REG_TYPE)["RegistrationId"]
+    line = one_line_error(cli.api("submit", "--registration-id", rid, "--store", cli.store))
+    assert line.startswith("error: ApiValidationError: FIELD_VALIDATION_FAILED: ")
+    assert line.endswith("(each: Missing required field)")
+    assert line.count("companyInfo.companyName") == 1
