@@ -21,6 +21,7 @@ tools/mermaid-check/node_modules/.installed: tools/mermaid-check/package-lock.js
 tools: tools/mermaid-check/node_modules/.installed
 	@command -v dot >/dev/null || scripts/install-graphviz
 	@command -v chromium >/dev/null || scripts/install-chromium
+	@scripts/install-postgresql  # a no-op where initdb is found (it looks where the tests do)
 
 demo: $(BIN)/.installed
 	$(BIN)/registration-fsm demo

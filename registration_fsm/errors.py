@@ -394,6 +394,18 @@ class InvalidRegistrationId(InvalidArgument):
         self.field = field
 
 
+class AmbiguousRegistrationId(InvalidArgument):
+    """A registration id stored for more than one account or region: choose one."""
+
+    def __init__(self, registration_id: str, shards: Sequence[str]) -> None:
+        super().__init__(
+            f"registration {registration_id} is stored for {len(shards)} accounts/regions "
+            f"({', '.join(shards)}): choose one (--account and --region, or store.for_shard)"
+        )
+        self.registration_id = registration_id
+        self.shards = tuple(shards)
+
+
 class UnknownTrigger(InvalidArgument):
     """The trigger is not in the lifecycle table."""
 
@@ -537,6 +549,11 @@ class StaleWrite(StoreError):
         self.registration_id = registration_id
         self.expected = expected
         self.found = found
+
+
+class LeaseLost(StoreError):
+    """A worker's lease on a shard expired and another worker took it (or it was
+    released): the worker must stop syncing that shard."""
 
 
 class CheckpointError(RegistrationError):

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from helpers import REG_ARN, REG_ID, REG_TYPE, TickingClock
 
 from registration_fsm import Registration, TransitionEvent
 from registration_fsm.audit import GENESIS, export_jsonl, verify, verify_path
-from registration_fsm.store import MemoryStore, SQLiteStore
+from registration_fsm.store import MemoryStore, PostgresStore, SQLiteStore
 
 CLI = [sys.executable, "-m", "registration_fsm.cli"]
 #: Seconds a CLI process may take before the test calls it hung (a guard, not a measure).
@@ -42,9 +42,15 @@ def _fill(store: MemoryStore | SQLiteStore) -> list[TransitionEvent]:
     return events
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> MemoryStore | SQLiteStore:
-    return MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MemoryStore | SQLiteStore]:
+    made: MemoryStore | SQLiteStore | PostgresStore
+    if request.param == "postgres":
+        made = PostgresStore(request.getfixturevalue("postgres_url"))
+    else:
+        made = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    with made:
+        yield made  # type: ignore[misc]  # the tests name the two; all three behave alike
 
 
 def test_every_saved_event_is_chained(store: MemoryStore | SQLiteStore) -> None:

@@ -324,7 +324,7 @@ TABLE_ATTACKS = {
         f"registration {REG_ID}: the events lead to REQUIRES_UPDATES, the store holds COMPLETE",
     ),
     "a version added": (
-        [f"INSERT INTO versions SELECT registration_id, 3, replace(info, '\"VersionNumber\":2', "
+        [f"INSERT INTO versions SELECT account, region, registration_id, 3, replace(info, '\"VersionNumber\":2', "
          f"'\"VersionNumber\":3') FROM versions WHERE registration_id = '{REG_ID}' AND number = 2",
          f"UPDATE registrations SET info = json_set(info, '$.CurrentVersionNumber', 3) "
          f"WHERE id = '{REG_ID}'"],
@@ -333,7 +333,8 @@ TABLE_ATTACKS = {
     "a registration removed": (
         [f"DELETE FROM versions WHERE registration_id = '{OTHER_ID}'",
          f"DELETE FROM registrations WHERE id = '{OTHER_ID}'"],
-        f"registration {OTHER_ID}: 2 events for a registration that is not stored",
+        f"registration {OTHER_ID} of 123456789012/us-east-1: 2 events for a registration "
+        "that is not stored",
     ),
 }  # fmt: skip
 

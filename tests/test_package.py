@@ -44,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "sync": {"domain", "ports", "store", "quotas", "pacing"},
     "diagrams": {"domain", "quotas"},
     "report": {"domain", "store", "audit", "diagrams"},
+    "fleet": {"domain", "ports", "store", "quotas", "pacing", "sync", "adapters"},
     "testing": {
         "domain",
         "ports",
@@ -68,6 +69,7 @@ ALLOWED: dict[str, set[str]] = {
         "report",
         "quotas",
         "pacing",
+        "fleet",
     },
 }
 

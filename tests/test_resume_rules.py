@@ -26,7 +26,7 @@ from registration_fsm import Synchronizer, VersionStatus
 from registration_fsm.emulator import EmulatedRegistrationApi
 from registration_fsm.errors import InternalServerError
 from registration_fsm.ports import Filter, RegistrationApi
-from registration_fsm.store import MemoryStore, ResumableStore, SQLiteStore, Store
+from registration_fsm.store import MemoryStore, PostgresStore, ResumableStore, SQLiteStore, Store
 from registration_fsm.sync.pull import sync_scope
 
 DESCRIBE = "DescribeRegistrationVersions"
@@ -71,9 +71,13 @@ def emu(clock: TickingClock) -> EmulatedRegistrationApi:
     return EmulatedRegistrationApi(clock=clock, seed=17)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    made: Store
+    if request.param == "postgres":
+        made = PostgresStore(request.getfixturevalue("postgres_url"))
+    else:
+        made = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
     with made:
         yield made
 

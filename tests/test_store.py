@@ -34,6 +34,7 @@ from registration_fsm.store import (
     codec,
 )
 from registration_fsm.store.chain import GENESIS
+from registration_fsm.store.postgres import PostgresStore
 from registration_fsm.store.sqlite import APPLICATION_ID, SCHEMA_VERSION
 
 ARN = "arn:aws:sms-voice:us-east-1:111122223333:registration/"
@@ -96,14 +97,21 @@ def plain_event(reg_id: str, **details: Any) -> TransitionEvent:
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Opens stores of one kind; SQLite ones share one file. All are closed afterwards."""
+    """Opens stores of one kind; SQL ones share one database. All are closed afterwards."""
     opened: list[Store] = []
     memory = MemoryStore()
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
 
     def make() -> Store:
-        store: Store = memory if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+        store: Store
+        if request.param == "memory":
+            store = memory
+        elif request.param == "sqlite":
+            store = SQLiteStore(tmp_path / "s.db")
+        else:
+            store = PostgresStore(url)
         opened.append(store)
         return store
 

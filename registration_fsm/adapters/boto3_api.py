@@ -26,6 +26,7 @@ from registration_fsm.arguments import (
     tags_and_token,
 )
 from registration_fsm.domain.parsing import check_registration_id, check_resource_id
+from registration_fsm.domain.shard import Shard
 from registration_fsm.errors import THROTTLING_CODES, InvalidArgument
 from registration_fsm.pacing import Pacer, shared_pacer
 from registration_fsm.ports import Filter
@@ -201,6 +202,12 @@ class Boto3RegistrationApi:
         return cls(client, quotas=quotas, account=account)
 
     # -- configuration ---------------------------------------------------
+
+    @property
+    def shard(self) -> Shard | None:
+        """The account and region the client reaches, when ``account`` was given."""
+        region = self._client.meta.region_name
+        return None if self.account is None or not region else Shard(self.account, region)
 
     @property
     def client(self) -> PinpointSMSVoiceV2Client:

@@ -29,6 +29,7 @@ import attrs
 
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.shard import UNKNOWN, Shard
 from registration_fsm.domain.statuses import (
     RegistrationStatus,
     VersionStatus,
@@ -36,6 +37,7 @@ from registration_fsm.domain.statuses import (
 )
 from registration_fsm.errors import RegistrationError
 from registration_fsm.store.chain import AuditRecord
+from registration_fsm.store.codec import SHARD
 
 
 @attrs.frozen
@@ -73,26 +75,35 @@ def replay(records: Iterable[AuditRecord], registrations: Iterable[Registration]
     """Compare the events in ``records`` (a verified trail, in ``seq`` order) with the
     stored ``registrations``."""
     problems: list[str] = []
-    logs: dict[str, list[TransitionEvent]] = defaultdict(list)
+    # Keyed by (shard, id): two accounts may hold the same id. Events stored before
+    # schema 5 name no shard (None); then the id alone was the key.
+    logs: dict[tuple[str | None, str], list[tuple[int, TransitionEvent]]] = defaultdict(list)
     for record in records:
         event, problem = _event(record)
         if problem is not None:
             problems.append(problem)
         elif event is not None:
-            logs[record.registration_id].append(event)
+            shard = record.event.get(SHARD) if isinstance(record.event, dict) else None
+            key = (shard if isinstance(shard, str) else None, record.registration_id)
+            logs[key].append((record.seq, event))
     count = versions = 0
     unchecked: list[str] = []
     for registration in registrations:
         count += 1
         versions += len(registration.versions)
-        log = logs.pop(registration.id, [])
+        shard = Shard.of_arn(registration.arn)
+        found_log = logs.pop((None, registration.id), [])
+        if shard != UNKNOWN:
+            found_log += logs.pop((str(shard), registration.id), [])
+        log = [event for _seq, event in sorted(found_log, key=lambda pair: pair[0])]
         found, derived = _replay_one(registration, log)
         problems.extend(found)
         if not derived:
             unchecked.append(registration.id)
-    for registration_id, log in logs.items():
+    for (shard_text, registration_id), entries in logs.items():
+        where = registration_id if shard_text is None else f"{registration_id} of {shard_text}"
         problems.append(
-            f"registration {registration_id}: {_plural(len(log), 'event')} "
+            f"registration {where}: {_plural(len(entries), 'event')} "
             "for a registration that is not stored"
         )
     return Replay(count, versions, tuple(problems), tuple(unchecked))

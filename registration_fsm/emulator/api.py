@@ -27,6 +27,7 @@ from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LIFECYCLE, LifecyclePolicy
 from registration_fsm.domain.parsing import check_registration_id, check_resource_id
 from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.shard import Shard
 from registration_fsm.domain.statuses import RegistrationStatus as R
 from registration_fsm.domain.version import Clock, read_clock
 from registration_fsm.emulator.events import EventEmitter, EventSink
@@ -216,6 +217,11 @@ class EmulatedRegistrationApi(FormMethods):
         """
         with self._lock:
             return MappingProxyType(dict(self._calls))
+
+    @property
+    def shard(self) -> Shard:
+        """The account and region this emulator is (a sync keeps its registrations apart)."""
+        return Shard(self.account, self.region)
 
     @property
     def arn_prefix(self) -> str:

@@ -12,7 +12,8 @@ import attrs
 
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.registration import Registration
-from registration_fsm.errors import InvalidArgument, InvalidArgumentType, StaleWrite
+from registration_fsm.domain.shard import Shard
+from registration_fsm.errors import InvalidArgument, InvalidArgumentType, StaleWrite, shown
 from registration_fsm.store.chain import AuditHead, AuditRecord
 
 
@@ -242,6 +243,149 @@ class IntentStore(Store, Protocol):
 
     def resolve_intent(self, intent_id: int) -> None:
         """Remove a pending intent; nothing if there is none."""
+        ...
+
+
+@attrs.frozen
+class Selection:
+    """Which accounts and regions a store view reads and writes (None: any).
+
+    A view of one whole shard (both set) is what a sync of one account and region
+    uses: its ids, its deletions, its checkpoints and its intents are that shard's.
+    """
+
+    account: str | None = None
+    region: str | None = None
+
+    @classmethod
+    def of(cls, account: str | None = None, region: str | None = None) -> Selection:
+        """A checked selection (each part a shard's text, or None)."""
+        for name, value in (("account", account), ("region", region)):
+            if value is not None and (not isinstance(value, str) or not value.isprintable()):
+                raise InvalidArgumentType(f"{name} must be text or None, got {shown(value)}")
+        return cls(account, region)
+
+    @property
+    def shard(self) -> Shard | None:
+        """The one shard selected, if both parts are given."""
+        if self.account is None or self.region is None:
+            return None
+        return Shard(self.account, self.region)
+
+    @property
+    def everything(self) -> bool:
+        """Whether nothing is filtered out."""
+        return self.account is None and self.region is None
+
+    def matches(self, shard: Shard) -> bool:
+        """Whether ``shard`` is selected."""
+        return self.account in (None, shard.account) and self.region in (None, shard.region)
+
+    def check_save(self, registration: Registration) -> Shard:
+        """The shard ``registration`` is saved under; InvalidArgument if not selected."""
+        shard = shard_of(registration)
+        if not self.matches(shard):
+            raise InvalidArgument(
+                f"registration {registration.id} belongs to {shard or 'no account/region'}, "
+                f"outside this store view ({self})"
+            )
+        return shard
+
+    def scope(self, scope: str) -> str:
+        """The stored name of a sync ``scope`` run in this view."""
+        return scope if self.everything else f"{scope}@{self}"
+
+    def __str__(self) -> str:
+        return f"{self.account or '*'}/{self.region or '*'}"
+
+
+#: The selection of a whole store.
+EVERYTHING: Final = Selection()
+
+
+def shard_of(registration: Registration) -> Shard:
+    """The shard a registration is stored under: its ARN's account and region."""
+    return Shard.of_arn(registration.arn)
+
+
+@runtime_checkable
+class ShardedStore(Store, Protocol):
+    """A :class:`Store` keyed by account, region and id, with views of some shards.
+
+    Two accounts (or regions) may hold registrations with the same id; the store
+    keeps both. A read by id alone that finds more than one raises
+    :class:`~registration_fsm.errors.AmbiguousRegistrationId`; a view of one shard
+    (:meth:`for_shard`) never does. A view is a shallow copy of the store object (a
+    subclass's view has its overrides) sharing its data and connection: closing one
+    closes the store. The audit chain is the whole store's.
+    """
+
+    @property
+    def selection(self) -> Selection:
+        """What this view selects (:data:`EVERYTHING` for the store itself)."""
+        ...
+
+    def where(self, *, account: str | None = None, region: str | None = None) -> Self:
+        """A view of the selected accounts and regions (None: any)."""
+        ...
+
+    def for_shard(self, shard: Shard) -> Self:
+        """A view of one account in one region (what a sync of that shard uses)."""
+        ...
+
+    def shards(self) -> list[Shard]:
+        """The shards with stored registrations in this view, sorted."""
+        ...
+
+
+@attrs.frozen
+class Lease:
+    """A worker's hold on one shard until ``expires`` (the database's clock, UTC).
+
+    ``token`` grows each time the shard passes to a new holder (a fencing token).
+    """
+
+    shard: Shard
+    owner: str
+    expires: datetime
+    token: int
+    #: When a holder last finished a pass of the shard (None: never).
+    synced: datetime | None = None
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """Leases on shards, so each (account, region) is synced by one worker at a time.
+
+    Expiry is measured by the store's clock, so workers' clocks do not matter. A
+    lease not renewed in time can be taken by another worker; its old holder learns
+    it at its next renewal (:class:`~registration_fsm.errors.LeaseLost`).
+    """
+
+    def acquire_lease(
+        self, owner: str, shards: Iterable[Shard], seconds: float, *, idle: float = 0.0
+    ) -> Lease | None:
+        """A lease for ``seconds`` on one of ``shards`` that no one holds (or whose lease
+        expired) and whose last pass ended ``idle`` seconds ago or more, the one waiting
+        longest first; None if there is none. Never waits for another worker."""
+        ...
+
+    def renew_lease(self, lease: Lease, seconds: float) -> Lease:
+        """``lease`` extended to ``seconds`` from now; LeaseLost if it is no longer held."""
+        ...
+
+    def release_lease(self, lease: Lease, *, synced: bool = False) -> None:
+        """Give ``lease`` up now (nothing if it was already lost); ``synced``: a pass of
+        the shard was finished (its ``idle`` time starts now)."""
+        ...
+
+    def due(self, shards: Iterable[Shard], idle: float) -> list[Shard]:
+        """Which of ``shards`` have not finished a pass in the last ``idle`` seconds
+        (held or not), sorted."""
+        ...
+
+    def leases(self) -> list[Lease]:
+        """Every lease held now (not expired, not released), by shard."""
         ...
 
 

@@ -21,6 +21,7 @@ from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.forms.values import FieldValues
 from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN
 from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.shard import UNKNOWN, Shard
 from registration_fsm.errors import (
     InvalidArgument,
     InvalidArgumentType,
@@ -35,6 +36,9 @@ _DATETIME = "$datetime"
 #: Where a stored version keeps its field values (not an API member: the API keeps
 #: them apart, DescribeRegistrationFieldValues).
 FIELD_VALUES = "FieldValues"
+#: Where a stored event names its registration's account and region (``ACCOUNT/REGION``;
+#: absent for registrations without an AWS ARN and events stored before schema 5).
+SHARD = "shard"
 #: What a parser may raise on stored data that is not what was written.
 _UNUSABLE = (RegistrationError, ValueError, TypeError, KeyError, AttributeError, OverflowError)
 
@@ -112,6 +116,7 @@ class EncodedSave:
     """Everything one ``save`` writes, already encoded (so a refusal writes nothing)."""
 
     registration_id: str
+    shard: Shard
     info: str
     versions: tuple[tuple[int, str], ...]
     events: tuple[str, ...]
@@ -133,6 +138,7 @@ def encode_save(
     if summary is not None and not isinstance(summary, Mapping):
         raise InvalidArgumentType(f"summary must be a mapping or None, got {summary!r}")
     reg_id = registration.id
+    shard = Shard.of_arn(registration.arn)
     with registration.lock:  # a consistent snapshot while another thread fires
         info = registration.to_api()
         versions = registration.versions_to_api()
@@ -151,9 +157,13 @@ def encode_save(
             raise InvalidArgument(
                 f"events[{i}] belongs to registration {event.registration_id}, not {reg_id}"
             )
-        encoded_events.append(dumps(event.to_dict(), f"events[{i}]"))
+        data = event.to_dict()
+        if shard != UNKNOWN:  # in the hashed content: the chain vouches for the account too
+            data[SHARD] = str(shard)
+        encoded_events.append(dumps(data, f"events[{i}]"))
     return EncodedSave(
         reg_id,
+        shard,
         dumps(info, "registration"),
         tuple((v["VersionNumber"], dumps(v, f"version {v['VersionNumber']}")) for v in versions),
         tuple(encoded_events),

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import Registration
-from registration_fsm.errors import StoreError
+from registration_fsm.domain.shard import UNKNOWN, Shard
+from registration_fsm.errors import AmbiguousRegistrationId, StoreError
 from registration_fsm.store import codec
 from registration_fsm.store.base import (
+    EVERYTHING,
     UNCHECKED,
     ClosesOnExit,
     ExpectedRevision,
     Intent,
+    Selection,
     StoredEvent,
     StoredIntent,
     StoredRegistration,
@@ -42,35 +47,80 @@ class _Row:
     saved: int
 
 
+#: A stored registration's key: its shard and its id.
+_Key = tuple[Shard, str]
+
+
+class _State:
+    """What a store and its views share."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: dict[_Key, _Row] = {}
+        self.shards_of: dict[str, set[Shard]] = {}  # id -> the shards it is stored for
+        # (seq, registration id, JSON, previous hash, hash, shard): the audit chain
+        self.events: list[tuple[int, str, str, str, str, Shard]] = []
+        self.head = AuditHead(0, GENESIS)
+        self.saves = 0
+        # stored scope -> (the last save number when it began, when it began)
+        self.checkpoints: dict[str, tuple[int, datetime]] = {}
+        self.intents: dict[int, tuple[Shard, str]] = {}
+        self.intent_ids = 0
+        self.closed = False
+
+
 class MemoryStore(ClosesOnExit):
     """The :class:`~registration_fsm.store.ResumableStore` port in memory; thread-safe.
 
     Keeps the same encoded JSON as :class:`SQLiteStore`, so what one refuses or
-    returns the other does too, and nothing read or written is shared.
+    returns the other does too, and nothing read or written is shared. Keyed by
+    account, region and id, with views (see :class:`~registration_fsm.store.ShardedStore`).
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rows: dict[str, _Row] = {}
-        # (seq, registration id, JSON, previous hash, hash): the audit chain
-        self._events: list[tuple[int, str, str, str, str]] = []
-        self._head = AuditHead(0, GENESIS)
-        self._saves = 0
-        # scope -> (the last save number when it began, when it began)
-        self._checkpoints: dict[str, tuple[int, datetime]] = {}
-        self._intents: dict[int, str] = {}
-        self._intent_ids = 0
-        self._closed = False
+        self._state = _State()
+        self._selection = EVERYTHING
+
+    @property
+    def selection(self) -> Selection:
+        """What this view selects (EVERYTHING for the store itself)."""
+        return self._selection
+
+    def where(self, *, account: str | None = None, region: str | None = None) -> Self:
+        """A view of the selected accounts and regions (see ``ShardedStore``)."""
+        selection = Selection.of(account, region)
+        view = copy.copy(self)  # a subclass's view is of its class, with its overrides
+        view._selection = selection
+        return view
+
+    def for_shard(self, shard: Shard) -> Self:
+        """A view of one account in one region."""
+        return self.where(account=shard.account, region=shard.region)
+
+    def shards(self) -> list[Shard]:
+        """The shards with stored registrations in this view, sorted."""
+        with self._open() as state:
+            return sorted({k[0] for k in state.rows if self._selection.matches(k[0])})
 
     def get(self, registration_id: str) -> StoredRegistration | None:
         """The stored registration, or None if it was never saved."""
         check_registration_id(registration_id)
-        with self._lock:
-            self._check_open()
-            row = self._rows.get(registration_id)
+        with self._open() as state:
+            found = self._find(state, registration_id)
+            row = None if found is None else state.rows[found]
         if row is None:
             return None
         return _stored(registration_id, row)
+
+    def _find(self, state: _State, registration_id: str) -> _Key | None:
+        keys = [
+            (shard, registration_id)
+            for shard in state.shards_of.get(registration_id, ())
+            if self._selection.matches(shard)
+        ]
+        if len(keys) > 1:
+            raise AmbiguousRegistrationId(registration_id, [str(k[0]) for k in sorted(keys)])
+        return keys[0] if keys else None
 
     def save(
         self,
@@ -83,105 +133,111 @@ class MemoryStore(ClosesOnExit):
         """Write the registration, its summary and new events atomically (see ``Store``)."""
         expected = check_expected(expected_revision)
         enc = codec.encode_save(registration, events, summary)
-        with self._lock:
-            self._check_open()
-            old = self._rows.get(enc.registration_id)
+        self._selection.check_save(registration)
+        key = (enc.shard, enc.registration_id)
+        with self._open() as state:
+            old = state.rows.get(key)
             check_revision(enc.registration_id, expected, None if old is None else old.revision)
             revision = 1 if old is None else old.revision + 1
-            self._saves += 1
-            self._rows[enc.registration_id] = _Row(
+            state.saves += 1
+            state.shards_of.setdefault(enc.registration_id, set()).add(enc.shard)
+            state.rows[key] = _Row(
                 revision,
                 enc.info,
                 tuple(text for _n, text in enc.versions),
                 enc.summary,
-                self._saves,
+                state.saves,
             )
             if enc.events:
-                records = codec.chain(enc.registration_id, enc.events, *attrs.astuple(self._head))
-                self._events.extend(records)
-                self._head = AuditHead(records[-1][0], records[-1][4])
+                records = codec.chain(enc.registration_id, enc.events, *attrs.astuple(state.head))
+                state.events.extend((*r, enc.shard) for r in records)
+                state.head = AuditHead(records[-1][0], records[-1][4])
         return revision
 
     def begin_sync(self, scope: str) -> SyncCheckpoint:
         """The checkpoint ``scope``'s last run left, or a new one begun now (see
         :class:`~registration_fsm.store.ResumableStore`)."""
         check_scope(scope)
-        with self._lock:
-            self._check_open()
-            found = self._checkpoints.get(scope)
+        stored = self._selection.scope(scope)
+        with self._open() as state:
+            found = state.checkpoints.get(stored)
             if found is None:
-                self._checkpoints[scope] = (self._saves, datetime.now(UTC))
-                return SyncCheckpoint(scope, self._checkpoints[scope][1], False, frozenset())
+                state.checkpoints[stored] = (state.saves, datetime.now(UTC))
+                return SyncCheckpoint(scope, state.checkpoints[stored][1], False, frozenset())
             after, started = found
             done = frozenset(
-                i for i, r in self._rows.items() if r.saved > after and r.summary is not None
+                k[1]
+                for k, r in state.rows.items()
+                if r.saved > after and r.summary is not None and self._selection.matches(k[0])
             )
             return SyncCheckpoint(scope, started, True, done)
 
     def end_sync(self, scope: str) -> None:
         """Forget ``scope``'s checkpoint; nothing if there is none."""
         check_scope(scope)
-        with self._lock:
-            self._check_open()
-            self._checkpoints.pop(scope, None)
+        with self._open() as state:
+            state.checkpoints.pop(self._selection.scope(scope), None)
 
     def record_intent(self, intent: Intent) -> int:
         """Keep ``intent``; its id (see :class:`~registration_fsm.store.IntentStore`)."""
         text = codec.encode_intent(intent)
-        with self._lock:
-            self._check_open()
-            self._intent_ids += 1
-            self._intents[self._intent_ids] = text
-            return self._intent_ids
+        with self._open() as state:
+            shard = self._selection.shard
+            if shard is None:
+                found = self._find(state, intent.registration_id)
+                shard = UNKNOWN if found is None else found[0]
+            state.intent_ids += 1
+            state.intents[state.intent_ids] = (shard, text)
+            return state.intent_ids
 
     def intents(self, registration_id: str | None = None) -> list[StoredIntent]:
         """The pending intents, oldest first, all or one registration's."""
-        with self._lock:
-            self._check_open()
-            rows = sorted(self._intents.items())
+        with self._open() as state:
+            rows = sorted(
+                (i, text)
+                for i, (shard, text) in state.intents.items()
+                if shard == UNKNOWN or self._selection.matches(shard)
+            )
         found = [codec.decode_intent(i, text, f"intent {i}") for i, text in rows]
         return [s for s in found if registration_id in (None, s.intent.registration_id)]
 
     def resolve_intent(self, intent_id: int) -> None:
         """Remove a pending intent; nothing if there is none."""
         (checked,) = check_intent_ids([intent_id])
-        with self._lock:
-            self._check_open()
-            self._intents.pop(checked, None)
+        with self._open() as state:
+            state.intents.pop(checked, None)
 
     def audit_records(self) -> Iterator[AuditRecord]:
         """The audit trail, in sequence order (see :mod:`registration_fsm.audit`)."""
-        with self._lock:
-            self._check_open()
-            rows = list(self._events)
-        return (codec.audit_record(*row) for row in rows)
+        with self._open() as state:
+            rows = list(state.events)
+        return (codec.audit_record(*row[:5]) for row in rows)
 
     def audit_head(self) -> AuditHead:
         """The chain's last sequence number and hash (0 and GENESIS when empty)."""
-        with self._lock:
-            self._check_open()
-            return self._head
+        with self._open() as state:
+            return state.head
 
     def audit_trail(self) -> tuple[list[AuditRecord], AuditHead]:
         """The audit records and the head as of one moment (one hold of the lock)."""
-        with self._lock:
-            self._check_open()
-            rows, head = list(self._events), self._head
-        return [codec.audit_record(*row) for row in rows], head
+        with self._open() as state:
+            rows, head = list(state.events), state.head
+        return [codec.audit_record(*row[:5]) for row in rows], head
 
     def ids(self) -> list[str]:
-        """Every stored registration id, sorted."""
-        with self._lock:
-            self._check_open()
-            return sorted(self._rows)
+        """Every stored registration id in this view, sorted (an id stored for two
+        shards once)."""
+        with self._open() as state:
+            return sorted({k[1] for k in state.rows if self._selection.matches(k[0])})
 
     def registrations(self) -> Iterator[Registration]:
-        """Every stored registration, by id, as stored when called."""
-        with self._lock:
-            self._check_open()
-            rows = sorted(self._rows.items())
+        """Every stored registration in this view, by id (then shard), as stored when called."""
+        with self._open() as state:
+            rows = sorted(
+                ((k[1], k[0]), r) for k, r in state.rows.items() if self._selection.matches(k[0])
+            )
         return (
-            codec.decode_registration(r.info, r.versions, f"registration {i!r}") for i, r in rows
+            codec.decode_registration(r.info, r.versions, f"registration {k[0]!r}") for k, r in rows
         )
 
     def events(self, registration_id: str | None = None) -> Iterator[TransitionEvent]:
@@ -195,28 +251,33 @@ class MemoryStore(ClosesOnExit):
         if registration_id is not None:
             check_registration_id(registration_id)
         check_after(after)
-        with self._lock:
-            self._check_open()
+        with self._open() as state:
             # seq is the list position + 1, so the tail after ``after`` is a slice.
-            rows = self._events[after:]
+            rows = state.events[after:]
         return (
             StoredEvent(seq, codec.decode_event(text, f"event {seq}"))
-            for seq, reg_id, text, _prev, _hash in rows
-            if registration_id is None or reg_id == registration_id
+            for seq, reg_id, text, _prev, _hash, shard in rows
+            if registration_id in (None, reg_id) and self._selection.matches(shard)
         )
 
     def close(self) -> None:
         """Drop everything; later calls raise :class:`StoreError`."""
-        with self._lock:
-            self._closed = True
-            self._rows.clear()
-            self._events.clear()
-            self._checkpoints.clear()
-            self._intents.clear()
+        state = self._state
+        with state.lock:
+            state.closed = True
+            state.rows.clear()
+            state.shards_of.clear()
+            state.events.clear()
+            state.checkpoints.clear()
+            state.intents.clear()
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreError("the store is closed")
+    @contextmanager
+    def _open(self) -> Iterator[_State]:
+        state = self._state
+        with state.lock:
+            if state.closed:
+                raise StoreError("the store is closed")
+            yield state
 
 
 def _stored(registration_id: str, row: _Row) -> StoredRegistration:

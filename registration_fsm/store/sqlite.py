@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from registration_fsm.domain.events import TransitionEvent
-from registration_fsm.domain.parsing import check_registration_id
-from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.shard import Shard
 from registration_fsm.errors import StoreError
-from registration_fsm.store import codec
-from registration_fsm.store.base import (
-    UNCHECKED,
-    ClosesOnExit,
-    ExpectedRevision,
-    Intent,
-    StoredEvent,
-    StoredIntent,
-    StoredRegistration,
-    SyncCheckpoint,
-    check_after,
-    check_expected,
-    check_intent_ids,
-    check_revision,
-    check_scope,
-)
-from registration_fsm.store.chain import GENESIS, AuditHead, AuditRecord
+from registration_fsm.store.sql import SqlStore, Tx
 
 #: ``PRAGMA user_version`` of the schema this library writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: ``PRAGMA application_id``: "RFSM", marks a file as a registration store.
 APPLICATION_ID = int.from_bytes(b"RFSM", "big")
-_PAGE = 500
 
 #: Version 2 (0.2): what a new file starts from, before the upgrades below.
 _SCHEMA_V2 = """
@@ -90,10 +71,102 @@ CREATE TABLE intents (
     intent TEXT NOT NULL
 );
 """,
+    # 5: registrations keyed by account, region and id (two accounts may hold the
+    # same id); each row's shard comes from its ARN (rfsm_shard, registered on the
+    # connection). SQLite cannot change a primary key in place: the tables are copied.
+    # Leases on shards for a fleet of workers (LeaseStore).
+    4: """
+CREATE TABLE registrations_5 (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    id TEXT NOT NULL,
+    revision INTEGER NOT NULL CHECK (revision >= 1),
+    info TEXT NOT NULL,
+    summary TEXT,
+    saved INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, region, id)
+);
+INSERT INTO registrations_5
+    SELECT rfsm_shard(info, 4), rfsm_shard(info, 3), id, revision, info, summary, saved
+    FROM registrations;
+CREATE TABLE versions_5 (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    registration_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    PRIMARY KEY (account, region, registration_id, number),
+    FOREIGN KEY (account, region, registration_id) REFERENCES registrations_5 (account, region, id)
+) WITHOUT ROWID;
+INSERT INTO versions_5
+    SELECT r.account, r.region, v.registration_id, v.number, v.info
+    FROM versions v JOIN registrations_5 r ON r.id = v.registration_id;
+CREATE TABLE events_5 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    registration_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    account TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO events_5 (seq, registration_id, event, prev_hash, hash, account, region)
+    SELECT e.seq, e.registration_id, e.event, e.prev_hash, e.hash,
+        coalesce(r.account, ''), coalesce(r.region, '')
+    FROM events e LEFT JOIN registrations_5 r ON r.id = e.registration_id;
+DROP INDEX events_by_registration;
+DROP INDEX registrations_by_save;
+DROP TABLE events;
+DROP TABLE versions;
+DROP TABLE registrations;
+ALTER TABLE registrations_5 RENAME TO registrations;
+ALTER TABLE versions_5 RENAME TO versions;
+ALTER TABLE events_5 RENAME TO events;
+CREATE INDEX registrations_by_save ON registrations (saved);
+CREATE INDEX registrations_by_id ON registrations (id);
+CREATE INDEX events_by_registration ON events (registration_id, seq);
+ALTER TABLE intents ADD COLUMN account TEXT NOT NULL DEFAULT '';
+ALTER TABLE intents ADD COLUMN region TEXT NOT NULL DEFAULT '';
+UPDATE intents SET
+    account = coalesce((SELECT account FROM registrations WHERE id = registration_id), ''),
+    region = coalesce((SELECT region FROM registrations WHERE id = registration_id), '');
+CREATE TABLE leases (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    owner TEXT,
+    expires REAL NOT NULL,
+    token INTEGER NOT NULL,
+    synced REAL NOT NULL,
+    PRIMARY KEY (account, region)
+) WITHOUT ROWID;
+""",
 }
 
 
-class SQLiteStore(ClosesOnExit):
+class _Db:
+    """The connection a store and its views share."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection | None) -> None:
+        self.path = path
+        self.conn = conn
+        self.lock = threading.RLock()
+
+
+class _SQLiteTx(Tx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def all(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(query, params).fetchall()
+
+    def run(self, query: str, params: Sequence[Any] = ()) -> None:
+        self._conn.execute(query, params)
+
+    def many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(query, rows)
+
+
+class SQLiteStore(SqlStore):
     """The :class:`~registration_fsm.store.ResumableStore` port in an SQLite file.
 
     WAL journal, so readers never wait for the writer; ``synchronous=FULL``, which
@@ -104,21 +177,26 @@ class SQLiteStore(ClosesOnExit):
     holds across processes. One connection serves all threads behind a lock;
     other processes wait up to ``timeout`` seconds for the write lock.
 
-    A file of an earlier schema (version 2, registration-fsm 0.2; 3, 0.3) is upgraded
-    in place on open, in one transaction; one of a newer schema is refused.
+    Keyed by account, region and id, with views of some shards and leases for a
+    fleet of workers on one host (:class:`~registration_fsm.store.ShardedStore`,
+    :class:`~registration_fsm.store.LeaseStore`). A file of an earlier schema
+    (version 2, registration-fsm 0.2; 3, 0.3; 4, 0.4) is upgraded in place on open,
+    in one transaction; one of a newer schema is refused.
 
     ``read_only=True`` opens the file with SQLite's ``mode=ro``: nothing is
     created, upgraded or written (a missing file, or one that is not a store, is
-    refused; writes raise :class:`StoreError`).
+    refused; writes raise :class:`StoreError`). A file of an older schema is then
+    refused too, with the way to upgrade it.
     """
+
+    _NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 
     def __init__(
         self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False
     ) -> None:
-        self._path = os.fspath(path)
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
-        target = _read_only_uri(self._path) if read_only else self._path
+        self._db = _Db(os.fspath(path), None)
+        path = self._db.path
+        target = _read_only_uri(path) if read_only else path
         try:
             conn = sqlite3.connect(
                 target, timeout=timeout, isolation_level=None, check_same_thread=False,
@@ -128,242 +206,31 @@ class SQLiteStore(ClosesOnExit):
             raise self._error("cannot open", err) from err
         try:
             if read_only:
-                conn = _readable(conn, self._path, timeout)
+                conn = _readable(conn, path, timeout)
             else:
-                _prepare(conn, self._path)
+                _prepare(conn, path)
         except sqlite3.Error as err:
             conn.close()
             raise self._error("cannot open", err) from err
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
+        self._db.conn = conn
+
+    @property
+    def _name(self) -> str:
+        return self._db.path
 
     @property
     def path(self) -> str:
         """The database file."""
-        return self._path
-
-    def get(self, registration_id: str) -> StoredRegistration | None:
-        """The stored registration, or None if it was never saved."""
-        check_registration_id(registration_id)
-        with self._transaction("DEFERRED", f"read registration {registration_id!r}") as conn:
-            row = conn.execute(
-                "SELECT revision, info, summary FROM registrations WHERE id = ?",
-                (registration_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            versions = conn.execute(
-                "SELECT info FROM versions WHERE registration_id = ? ORDER BY number",
-                (registration_id,),
-            ).fetchall()
-        where = f"registration {registration_id!r}"
-        revision, info, summary = row
-        return StoredRegistration(
-            codec.decode_registration(info, [v for (v,) in versions], where),
-            codec.decode_summary(summary, where),
-            _revision(revision, where),
-        )
-
-    def save(
-        self,
-        registration: Registration,
-        events: Iterable[TransitionEvent] = (),
-        *,
-        summary: Mapping[str, Any] | None = None,
-        expected_revision: ExpectedRevision = UNCHECKED,
-    ) -> int:
-        """Write the registration, its summary and new events atomically (see ``Store``)."""
-        expected = check_expected(expected_revision)
-        enc = codec.encode_save(registration, events, summary)
-        reg_id = enc.registration_id
-        where = f"registration {reg_id!r}"
-        with self._transaction("IMMEDIATE", f"save {where}") as conn:
-            row = conn.execute("SELECT revision FROM registrations WHERE id = ?", (reg_id,))
-            found = row.fetchone()
-            old = None if found is None else _revision(found[0], where)
-            check_revision(reg_id, expected, old)
-            revision = 1 if old is None else old + 1
-            (saved,) = conn.execute(
-                "SELECT coalesce(max(saved), 0) + 1 FROM registrations"
-            ).fetchone()
-            if old is None:
-                conn.execute(
-                    "INSERT INTO registrations (id, revision, info, summary, saved) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (reg_id, revision, enc.info, enc.summary, saved),
-                )
-            else:
-                conn.execute(
-                    "UPDATE registrations SET revision = ?, info = ?, summary = ?, saved = ? "
-                    "WHERE id = ?",
-                    (revision, enc.info, enc.summary, saved, reg_id),
-                )
-            conn.execute("DELETE FROM versions WHERE registration_id = ?", (reg_id,))
-            conn.executemany(
-                "INSERT INTO versions (registration_id, number, info) VALUES (?, ?, ?)",
-                [(reg_id, n, text) for n, text in enc.versions],
-            )
-            if enc.events:
-                head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-                records = codec.chain(reg_id, enc.events, *(head or (0, GENESIS)))
-                conn.executemany(
-                    "INSERT INTO events (seq, registration_id, event, prev_hash, hash) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    records,
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO audit_head (id, seq, hash) VALUES (1, ?, ?)",
-                    (records[-1][0], records[-1][4]),
-                )
-        return revision
-
-    def record_intent(self, intent: Intent) -> int:
-        """Keep ``intent`` in a transaction of its own; its id (see ``IntentStore``)."""
-        text = codec.encode_intent(intent)
-        with self._transaction("IMMEDIATE", "record an intent") as conn:
-            cursor = conn.execute(
-                "INSERT INTO intents (registration_id, intent) VALUES (?, ?)",
-                (intent.registration_id, text),
-            )
-            found = cursor.lastrowid
-        assert found is not None  # an INSERT into a rowid table
-        return found
-
-    def intents(self, registration_id: str | None = None) -> list[StoredIntent]:
-        """The pending intents, oldest first, all or one registration's."""
-        with self._transaction("DEFERRED", "read intents") as conn:
-            rows = conn.execute(
-                "SELECT id, intent FROM intents WHERE ?1 IS NULL OR registration_id = ?1 "
-                "ORDER BY id",
-                (registration_id,),
-            ).fetchall()
-        return [codec.decode_intent(i, text, f"intent {i}") for i, text in rows]
-
-    def resolve_intent(self, intent_id: int) -> None:
-        """Remove a pending intent; nothing if there is none."""
-        (checked,) = check_intent_ids([intent_id])
-        with self._transaction("IMMEDIATE", f"resolve intent {checked}") as conn:
-            conn.execute("DELETE FROM intents WHERE id = ?", (checked,))
-
-    def begin_sync(self, scope: str) -> SyncCheckpoint:
-        """The checkpoint ``scope``'s last run left, or a new one begun now (see
-        :class:`~registration_fsm.store.ResumableStore`)."""
-        check_scope(scope)
-        with self._transaction("IMMEDIATE", f"begin sync {scope!r}") as conn:
-            row = conn.execute(
-                "SELECT after_save, started FROM sync_checkpoints WHERE scope = ?", (scope,)
-            ).fetchone()
-            if row is None:
-                (after,) = conn.execute(
-                    "SELECT coalesce(max(saved), 0) FROM registrations"
-                ).fetchone()
-                started = datetime.now(UTC)
-                conn.execute(
-                    "INSERT INTO sync_checkpoints (scope, after_save, started) VALUES (?, ?, ?)",
-                    (scope, after, started.isoformat()),
-                )
-                return SyncCheckpoint(scope, started, False, frozenset())
-            after, text = row
-            done = conn.execute(
-                "SELECT id FROM registrations WHERE saved > ? AND summary IS NOT NULL", (after,)
-            ).fetchall()
-        return SyncCheckpoint(scope, _started(text, scope), True, frozenset(i for (i,) in done))
-
-    def end_sync(self, scope: str) -> None:
-        """Forget ``scope``'s checkpoint; nothing if there is none."""
-        check_scope(scope)
-        with self._transaction("IMMEDIATE", f"end sync {scope!r}") as conn:
-            conn.execute("DELETE FROM sync_checkpoints WHERE scope = ?", (scope,))
-
-    def audit_records(self) -> Iterator[AuditRecord]:
-        """The audit trail as stored, in sequence order, undecoded (for verification)."""
-        with self._transaction("DEFERRED", "read the audit trail") as conn:
-            rows = conn.execute(
-                "SELECT seq, registration_id, event, prev_hash, hash FROM events ORDER BY seq"
-            ).fetchall()
-        return (codec.audit_record(*row) for row in rows)
-
-    def audit_head(self) -> AuditHead:
-        """The chain's last sequence number and hash (0 and GENESIS when empty)."""
-        with self._transaction("DEFERRED", "read the audit head") as conn:
-            row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-        return AuditHead(0, GENESIS) if row is None else AuditHead(row[0], row[1])
-
-    def audit_trail(self) -> tuple[list[AuditRecord], AuditHead]:
-        """The audit records and the head, read in one transaction (one WAL snapshot).
-
-        ``audit_records()`` then ``audit_head()`` are two transactions: a save
-        committed between them (another process, another connection) leaves a
-        head past the records read, which :func:`~registration_fsm.audit.verify`
-        reports as a truncated chain. Export and verify use this instead.
-        """
-        with self._transaction("DEFERRED", "read the audit trail") as conn:
-            rows = conn.execute(
-                "SELECT seq, registration_id, event, prev_hash, hash FROM events ORDER BY seq"
-            ).fetchall()
-            head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-        records = [codec.audit_record(*row) for row in rows]
-        return records, AuditHead(0, GENESIS) if head is None else AuditHead(head[0], head[1])
-
-    def ids(self) -> list[str]:
-        """Every stored registration id, sorted."""
-        with self._transaction("DEFERRED", "list registrations") as conn:
-            rows = conn.execute("SELECT id FROM registrations ORDER BY id").fetchall()
-        return [reg_id for (reg_id,) in rows]
-
-    def registrations(self) -> Iterator[Registration]:
-        """Every stored registration, by id, as stored when called."""
-        with self._transaction("DEFERRED", "read registrations") as conn:
-            infos = conn.execute("SELECT id, info FROM registrations ORDER BY id").fetchall()
-            rows = conn.execute(
-                "SELECT registration_id, info FROM versions ORDER BY registration_id, number"
-            ).fetchall()
-        versions: dict[str, list[str]] = {}
-        for reg_id, text in rows:
-            versions.setdefault(reg_id, []).append(text)
-        return (
-            codec.decode_registration(info, versions.get(i, []), f"registration {i!r}")
-            for i, info in infos
-        )
-
-    def events(self, registration_id: str | None = None) -> Iterator[TransitionEvent]:
-        """Stored events in append order, all or one registration's."""
-        return (e.event for e in self.events_with_seq(registration_id))
-
-    def events_with_seq(
-        self, registration_id: str | None = None, *, after: int = 0
-    ) -> Iterator[StoredEvent]:
-        """Events stored when called, with ``seq > after``, in append order (read in pages)."""
-        if registration_id is not None:
-            check_registration_id(registration_id)
-        check_after(after)
-        with self._transaction("DEFERRED", "read events") as conn:
-            (last,) = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
-        return self._event_pages(registration_id, after, last)
-
-    def _event_pages(self, reg_id: str | None, after: int, last: int) -> Iterator[StoredEvent]:
-        # seq grows in commit order (writers are serialised), so paging by seq
-        # up to the max seen at the call neither skips nor repeats an event.
-        query = "SELECT seq, event FROM events WHERE seq > ? AND seq <= ?"
-        if reg_id is not None:
-            query += " AND registration_id = ?"
-        query += " ORDER BY seq LIMIT ?"
-        while after < last:
-            params = (after, last) + (() if reg_id is None else (reg_id,)) + (_PAGE,)
-            with self._transaction("DEFERRED", "read events") as conn:
-                rows = conn.execute(query, params).fetchall()
-            if not rows:
-                return
-            for seq, text in rows:
-                yield StoredEvent(seq, codec.decode_event(text, f"event {seq}"))
-            after = rows[-1][0]
+        return self._db.path
 
     def close(self) -> None:
-        """Close the connection; later calls raise :class:`StoreError`. Idempotent."""
-        with self._lock:
-            conn, self._conn = self._conn, None
+        """Close the connection (the store's and its views'); later calls raise
+        :class:`StoreError`. Idempotent."""
+        with self._db.lock:
+            conn, self._db.conn = self._db.conn, None
             if conn is not None:
                 try:
                     conn.close()
@@ -371,19 +238,19 @@ class SQLiteStore(ClosesOnExit):
                     raise self._error("cannot close", err) from err
 
     def __repr__(self) -> str:
-        state = "closed" if self._conn is None else "open"
-        return f"SQLiteStore({self._path!r}, {state})"
+        state = "closed" if self._db.conn is None else "open"
+        return f"SQLiteStore({self._db.path!r}, {state})"
 
     @contextmanager
-    def _transaction(self, mode: str, what: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._conn
+    def _transaction(self, write: bool, what: str) -> Iterator[Tx]:
+        with self._db.lock:
+            conn = self._db.conn
             if conn is None:
-                raise StoreError(f"{self._path}: cannot {what}: the store is closed")
+                raise StoreError(f"{self._db.path}: cannot {what}: the store is closed")
             try:
-                conn.execute(f"BEGIN {mode}")
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
                 try:
-                    yield conn
+                    yield _SQLiteTx(conn)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -393,7 +260,17 @@ class SQLiteStore(ClosesOnExit):
                 raise self._error(f"cannot {what}", err) from err
 
     def _error(self, what: str, err: sqlite3.Error) -> StoreError:
-        return StoreError(f"{self._path}: {what}: {err}")
+        return StoreError(f"{self._db.path}: {what}: {err}")
+
+
+def _shard_part(info: object, index: int) -> str:
+    """The account (4) or region (3) of a stored registration's ARN ('' if none)."""
+    try:
+        arn = json.loads(info)["RegistrationArn"] if isinstance(info, str) else None
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return ""
+    shard = Shard.of_arn(arn) if isinstance(arn, str) else Shard("", "")
+    return shard.account if index == 4 else shard.region
 
 
 def _prepare(conn: sqlite3.Connection, path: str) -> None:
@@ -404,6 +281,7 @@ def _prepare(conn: sqlite3.Connection, path: str) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     if _version(conn, path) == SCHEMA_VERSION:
         return
+    conn.create_function("rfsm_shard", 2, _shard_part, deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = _version(conn, path)  # again: another process may have just done it
@@ -457,6 +335,13 @@ def _check_readable(conn: sqlite3.Connection, path: str) -> None:
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         what = "it has other tables" if tables else "an empty database"
         raise StoreError(f"{path}: not a registration store ({what})")
+    version = _version(conn, path)
+    if version < SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: schema version {version} is older than this library's "
+            f"({SCHEMA_VERSION}) and a read-only open cannot upgrade it; open it writable "
+            "once (any command that writes, or SQLiteStore(path)) to upgrade it in place"
+        )
 
 
 def _run(conn: sqlite3.Connection, script: str) -> None:
@@ -486,18 +371,3 @@ def _version(conn: sqlite3.Connection, path: str) -> int:
             f"(this library upgrades version {min(_UPGRADES)} and later)"
         )
     return int(version)
-
-
-def _started(text: object, scope: str) -> datetime:
-    try:
-        if isinstance(text, str):
-            return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    raise StoreError(f"sync checkpoint {scope!r}: stored start {text!r} is not a time")
-
-
-def _revision(value: object, where: str) -> int:
-    if type(value) is not int or value < 1:
-        raise StoreError(f"{where}: stored revision {value!r} is not a revision")
-    return value

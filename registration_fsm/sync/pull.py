@@ -38,6 +38,7 @@ from registration_fsm.domain.forms import FieldValues
 from registration_fsm.domain.lifecycle import LIFECYCLE
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import DELETE, Registration
+from registration_fsm.domain.shard import Shard
 from registration_fsm.domain.statuses import (
     RegistrationStatus,
     VersionStatus,
@@ -61,6 +62,7 @@ from registration_fsm.store.base import (
     Intent,
     IntentStore,
     ResumableStore,
+    ShardedStore,
     Store,
     StoredIntent,
     StoredRegistration,
@@ -157,6 +159,11 @@ class Puller:
             ``"drafts"``: as ``"submitted"``, and the current DRAFT's every time its
             registration is described; ``"off"``: never. An API that serves no forms
             (no FormsApi) is never asked.
+        shard: the account and region synced (default: the API's ``shard``, which
+            the emulator and a Boto3RegistrationApi given ``account`` have). With
+            one, a :class:`~registration_fsm.store.ShardedStore` is used through its
+            view of that shard, so other accounts' registrations are never touched.
+            Without one, a full sync refuses a store that holds several.
     """
 
     def __init__(
@@ -169,6 +176,7 @@ class Puller:
         retries_on_stale: int = 3,
         clock: Clock | None = None,
         field_values: str = "submitted",
+        shard: Shard | None = None,
     ) -> None:
         if not isinstance(api, RegistrationApi):
             raise InvalidArgumentType(
@@ -194,6 +202,10 @@ class Puller:
         self.field_values = field_values
         self.api = api
         self.store: Store = store if store is not None else MemoryStore()
+        #: The account and region synced: given, or the API's (None: unknown).
+        self.shard = _shard(api, shard)
+        if self.shard is not None and isinstance(self.store, ShardedStore):
+            self.store = self.store.for_shard(self.shard)
         self.uow = UnitOfWork(self.store, retries=retries_on_stale)
         self.concurrency = concurrency
         self.page_size = page_size
@@ -391,6 +403,7 @@ class Puller:
         """Summaries to consider, and ids the API does not have (tracked ones included)."""
         if ids is None:
             summaries = list(self.api.describe_registrations(page_size=self.page_size))
+            self._check_one_shard(summaries)
             listed = {s["RegistrationId"] for s in summaries}
             return summaries, [i for i in self.store.ids() if i not in listed]
         summaries, gone = [], []
@@ -519,6 +532,21 @@ class Puller:
             if number in remote.versions:
                 remote.keep_field_values(number, values)
         return read
+
+    def _check_one_shard(self, summaries: list[dict[str, Any]]) -> None:
+        """Refuse a full sync of an unknown account into a store of others: it would
+        take their registrations, missing from this listing, for deleted."""
+        if self.shard is not None or not isinstance(self.store, ShardedStore):
+            return
+        stored = set(self.store.shards())
+        listed = {Shard.of_arn(str(s.get("RegistrationArn", ""))) for s in summaries}
+        if len(stored) > 1 or (stored and listed and stored != listed):
+            places = ", ".join(sorted(str(s) for s in stored | listed))
+            raise InvalidArgument(
+                f"the store and the API hold registrations of several accounts/regions "
+                f"({places}): name the one to sync (shard=Shard.of(account, region), "
+                "or --account and --region)"
+            )
 
     def _mark_deleted(self, registration_id: str, report: SyncReport) -> None:
         """The API no longer lists a tracked registration: record its deletion."""
@@ -699,3 +727,12 @@ __all__ = [
     "summary_blind",
     "sync_scope",
 ]
+
+
+def _shard(api: RegistrationApi, shard: Shard | None) -> Shard | None:
+    if shard is not None:
+        if not isinstance(shard, Shard):
+            raise InvalidArgumentType(f"shard must be a Shard or None, got {shown(shard)}")
+        return shard
+    found = getattr(api, "shard", None)
+    return found if isinstance(found, Shard) else None

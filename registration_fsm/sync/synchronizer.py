@@ -16,6 +16,7 @@ from typing import Any
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LifecyclePolicy
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import Registration
+from registration_fsm.domain.shard import Shard
 from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
 from registration_fsm.domain.version import Clock
 from registration_fsm.errors import (
@@ -49,6 +50,8 @@ class Synchronizer(Commands):
             (also older closed versions whose values the store lacks: a backfill),
             ``"drafts"`` (also the current DRAFT's on every pull of it) or ``"off"``;
             see :class:`.pull.Puller`.
+        shard: the account and region synced (default: the API's); the store is
+            then used through its view of that shard (see :class:`.pull.Puller`).
 
     Reading: :meth:`get`, :meth:`registrations`, :meth:`subscribe`. Pulling:
     :meth:`sync`. Commands: :meth:`create`, :meth:`submit`, :meth:`create_version`,
@@ -66,6 +69,7 @@ class Synchronizer(Commands):
         policy: LifecyclePolicy = DEFAULT_POLICY,
         clock: Clock | None = None,
         field_values: str = "submitted",
+        shard: Shard | None = None,
     ) -> None:
         super().__init__(
             api,
@@ -75,6 +79,7 @@ class Synchronizer(Commands):
             retries_on_stale=retries_on_stale,
             clock=clock,
             field_values=field_values,
+            shard=shard,
         )
         if not isinstance(policy, LifecyclePolicy):
             raise InvalidArgumentType(f"policy must be a LifecyclePolicy, got {shown(policy)}")
