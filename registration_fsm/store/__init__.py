@@ -24,6 +24,7 @@ from registration_fsm.store.base import (
     SyncCheckpoint,
     Unchecked,
 )
+from registration_fsm.store.locate import is_postgres, open_store
 from registration_fsm.store.memory import MemoryStore
 from registration_fsm.store.postgres import PostgresStore
 from registration_fsm.store.sqlite import SQLiteStore
@@ -47,4 +48,6 @@ __all__ = [
     "StoredRegistration",
     "SyncCheckpoint",
     "Unchecked",
+    "is_postgres",
+    "open_store",
 ]
