@@ -203,6 +203,8 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _transaction(self, write: bool, what: str) -> Iterator[Tx]:
+        if write and self._db.read_only:
+            raise StoreError(f"{self._db.name}: cannot {what}: the store was opened read-only")
         with self._open(what) as conn:
             conn.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             if write:
@@ -214,6 +216,8 @@ class PostgresStore(SqlStore):
     @contextmanager
     def _lease_transaction(self, what: str) -> Iterator[Tx]:
         # Leases do not touch the chain: they take row locks only (SKIP LOCKED).
+        if self._db.read_only:
+            raise StoreError(f"{self._db.name}: cannot {what}: the store was opened read-only")
         with self._open(what) as conn:
             conn.execute("BEGIN")
             yield _PostgresTx(conn)
