@@ -5,6 +5,7 @@ One import surface for everything a user needs::
     from registration_fsm import (
         Registration, LIFECYCLE, LifecyclePolicy,         # the domain
         Synchronizer, MemoryStore, SQLiteStore,           # keeping local state
+        PostgresStore, Shard, Worker, FleetConfig,        # many accounts, many workers
         Boto3RegistrationApi, EmulatedRegistrationApi,    # the API, real or emulated
         serve, EmulatorClient,                            # the emulator over HTTP
         Quotas, EventFollower, SqsEventSource,            # quotas, events from AWS
@@ -16,7 +17,7 @@ The domain and the errors are imported with the package; everything else on
 first use, so ``import registration_fsm`` imports neither boto3 nor hypothesis
 (nor sqlite3, nor http.server). Subpackages stay importable for advanced use:
 ``domain``, ``emulator``, ``adapters``, ``store``, ``sync``, ``audit``,
-``diagrams``, ``testing``.
+``diagrams``, ``fleet``, ``testing``.
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ from registration_fsm.domain.lifecycle import (
 )
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import Guard, GuardContext, Registration
+from registration_fsm.domain.shard import Shard
 from registration_fsm.domain.statuses import RegistrationStatus, VersionStatus
 from registration_fsm.domain.version import DeniedReason, RegistrationVersion
 from registration_fsm.errors import (
     AccessDeniedError,
+    AmbiguousRegistrationId,
     ApiError,
     ApiUnavailable,
     ApiValidationError,
@@ -67,6 +70,7 @@ from registration_fsm.errors import (
     InvalidArgumentType,
     InvalidEvent,
     InvalidRegistrationId,
+    LeaseLost,
     MissingDependency,
     NotFoundError,
     NotTracked,
@@ -97,9 +101,17 @@ if TYPE_CHECKING:
         serve,
     )
     from registration_fsm.emulator.forms import AccountLimits, FormRules
+    from registration_fsm.fleet import FleetConfig, Worker
     from registration_fsm.ports import FormsApi, RegistrationApi
     from registration_fsm.quotas import DEFAULT_QUOTAS, Quotas
-    from registration_fsm.store import MemoryStore, SQLiteStore, Store, StoredRegistration
+    from registration_fsm.store import (
+        MemoryStore,
+        PostgresStore,
+        SQLiteStore,
+        Store,
+        StoredRegistration,
+        open_store,
+    )
     from registration_fsm.sync import SyncAnomaly, Synchronizer, SyncReport
     from registration_fsm.sync.events import EventFollower, JsonLinesSource
     from registration_fsm.sync.forms import capture_catalog, fill_form, read_field_values
@@ -125,7 +137,11 @@ _LAZY: dict[str, str] = {
     "read_field_values": "registration_fsm.sync.forms",
     "DEFAULT_QUOTAS": "registration_fsm.quotas",
     "Quotas": "registration_fsm.quotas",
+    "FleetConfig": "registration_fsm.fleet",
+    "Worker": "registration_fsm.fleet",
     "MemoryStore": "registration_fsm.store",
+    "PostgresStore": "registration_fsm.store",
+    "open_store": "registration_fsm.store",
     "SQLiteStore": "registration_fsm.store",
     "Store": "registration_fsm.store",
     "StoredRegistration": "registration_fsm.store",
@@ -157,6 +173,7 @@ __all__ = [
     "TRIGGERS",
     "AccessDeniedError",
     "AccountLimits",
+    "AmbiguousRegistrationId",
     "Anomaly",
     "ApiError",
     "ApiUnavailable",
@@ -177,6 +194,7 @@ __all__ = [
     "FieldDefinition",
     "FieldValue",
     "FieldValues",
+    "FleetConfig",
     "FormRules",
     "FormsApi",
     "Guard",
@@ -189,6 +207,7 @@ __all__ = [
     "InvalidEvent",
     "InvalidRegistrationId",
     "JsonLinesSource",
+    "LeaseLost",
     "Lifecycle",
     "LifecyclePolicy",
     "MemoryStore",
@@ -196,6 +215,7 @@ __all__ = [
     "NotFoundError",
     "NotTracked",
     "Origin",
+    "PostgresStore",
     "Quotas",
     "Refusal",
     "Registration",
@@ -207,6 +227,7 @@ __all__ = [
     "RegistrationVersion",
     "SQLiteStore",
     "ServiceQuotaExceededError",
+    "Shard",
     "SqsEventSource",
     "StaleWrite",
     "StatusHistory",
@@ -227,9 +248,11 @@ __all__ = [
     "UnknownTrigger",
     "VersionStatus",
     "WaitTimeout",
+    "Worker",
     "capture_catalog",
     "check_registration_id",
     "fill_form",
+    "open_store",
     "read_field_values",
     "require_actor",
     "require_metadata",
