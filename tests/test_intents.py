@@ -27,22 +27,9 @@ from registration_fsm.store import UNCHECKED, ExpectedRevision, IntentStore, Mem
 
 
 class FailingSaves(MemoryStore):
-    """A store whose next ``fail`` saves raise StoreError (a full disk, say).
+    """A store whose next ``fail`` saves raise StoreError (a full disk, say)."""
 
-    The count is shared with the shard view a Synchronizer takes (a shallow copy).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._fails = [0]
-
-    @property
-    def fail(self) -> int:
-        return self._fails[0]
-
-    @fail.setter
-    def fail(self, count: int) -> None:
-        self._fails[0] = count
+    fail = 0
 
     def save(
         self,

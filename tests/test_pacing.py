@@ -242,7 +242,7 @@ def test_the_pacer_adapts_when_someone_else_shares_the_account() -> None:
     sync still completes with no failure, the pacer having slowed to what is left."""
     # Creating is not what is measured: its quota is set out of the way.
     quotas = Quotas.of({"CreateRegistration": 100_000}).scaled(10)
-    emulator = EmulatedRegistrationApi(seed=4, quotas=quotas)
+    emulator = EmulatedRegistrationApi(seed=4, quotas=quotas, account="333333333333")
     for _ in range(40):
         emulator.create_registration(REG_TYPE)
     with serve(emulator) as url:

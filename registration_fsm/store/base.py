@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -302,6 +303,42 @@ class Selection:
 #: The selection of a whole store.
 EVERYTHING: Final = Selection()
 
+# What each view selects. Kept outside the objects: a view shares its store's
+# __dict__ (so a subclass's state stays one), and differs only in this.
+_SELECTIONS: weakref.WeakKeyDictionary[object, Selection] = weakref.WeakKeyDictionary()
+
+
+class ShardViews:
+    """What makes a store a :class:`ShardedStore`'s views (mixed into the stores).
+
+    A view is an object of the store's own class sharing the store's attributes,
+    live: a subclass's overrides and state apply to its views too. Only what it
+    selects differs.
+    """
+
+    @property
+    def _selection(self) -> Selection:
+        return _SELECTIONS.get(self, EVERYTHING)
+
+    @property
+    def selection(self) -> Selection:
+        """What this view selects (:data:`EVERYTHING` for the store itself)."""
+        return self._selection
+
+    def where(self, *, account: str | None = None, region: str | None = None) -> Self:
+        """A view of the selected accounts and regions (None: any)."""
+        selection = Selection.of(account, region)
+        view = object.__new__(type(self))
+        object.__setattr__(view, "__dict__", self.__dict__)
+        _SELECTIONS[view] = selection
+        return view
+
+    def for_shard(self, shard: Shard) -> Self:
+        """A view of one account in one region (what a sync of that shard uses)."""
+        if not isinstance(shard, Shard):
+            raise InvalidArgumentType(f"expected a Shard, got {shown(shard)}")
+        return self.where(account=shard.account, region=shard.region)
+
 
 def shard_of(registration: Registration) -> Shard:
     """The shard a registration is stored under: its ARN's account and region."""
@@ -315,9 +352,9 @@ class ShardedStore(Store, Protocol):
     Two accounts (or regions) may hold registrations with the same id; the store
     keeps both. A read by id alone that finds more than one raises
     :class:`~registration_fsm.errors.AmbiguousRegistrationId`; a view of one shard
-    (:meth:`for_shard`) never does. A view is a shallow copy of the store object (a
-    subclass's view has its overrides) sharing its data and connection: closing one
-    closes the store. The audit chain is the whole store's.
+    (:meth:`for_shard`) never does. A view shares its store's state, connection
+    and class (see :class:`ShardViews`): closing one closes the store. The audit
+    chain is the whole store's.
     """
 
     @property

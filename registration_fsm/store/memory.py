@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import attrs
 
@@ -18,12 +17,11 @@ from registration_fsm.domain.shard import UNKNOWN, Shard
 from registration_fsm.errors import AmbiguousRegistrationId, StoreError
 from registration_fsm.store import codec
 from registration_fsm.store.base import (
-    EVERYTHING,
     UNCHECKED,
     ClosesOnExit,
     ExpectedRevision,
     Intent,
-    Selection,
+    ShardViews,
     StoredEvent,
     StoredIntent,
     StoredRegistration,
@@ -69,7 +67,7 @@ class _State:
         self.closed = False
 
 
-class MemoryStore(ClosesOnExit):
+class MemoryStore(ShardViews, ClosesOnExit):
     """The :class:`~registration_fsm.store.ResumableStore` port in memory; thread-safe.
 
     Keeps the same encoded JSON as :class:`SQLiteStore`, so what one refuses or
@@ -79,23 +77,6 @@ class MemoryStore(ClosesOnExit):
 
     def __init__(self) -> None:
         self._state = _State()
-        self._selection = EVERYTHING
-
-    @property
-    def selection(self) -> Selection:
-        """What this view selects (EVERYTHING for the store itself)."""
-        return self._selection
-
-    def where(self, *, account: str | None = None, region: str | None = None) -> Self:
-        """A view of the selected accounts and regions (see ``ShardedStore``)."""
-        selection = Selection.of(account, region)
-        view = copy.copy(self)  # a subclass's view is of its class, with its overrides
-        view._selection = selection
-        return view
-
-    def for_shard(self, shard: Shard) -> Self:
-        """A view of one account in one region."""
-        return self.where(account=shard.account, region=shard.region)
 
     def shards(self) -> list[Shard]:
         """The shards with stored registrations in this view, sorted."""

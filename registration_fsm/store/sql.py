@@ -9,11 +9,10 @@ are these, written once with ``?`` placeholders (a dialect rewrites them).
 from __future__ import annotations
 
 import abc
-import copy
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 from registration_fsm.domain.events import TransitionEvent
 from registration_fsm.domain.parsing import check_registration_id
@@ -29,13 +28,12 @@ from registration_fsm.errors import (
 )
 from registration_fsm.store import codec
 from registration_fsm.store.base import (
-    EVERYTHING,
     UNCHECKED,
     ClosesOnExit,
     ExpectedRevision,
     Intent,
     Lease,
-    Selection,
+    ShardViews,
     StoredEvent,
     StoredIntent,
     StoredRegistration,
@@ -74,7 +72,7 @@ class Tx(abc.ABC):
         """Run a statement once per row of parameters."""
 
 
-class SqlStore(ClosesOnExit):
+class SqlStore(ShardViews, ClosesOnExit):
     """The store port over SQL; subclasses give the connection, locking and clock.
 
     A *write* transaction must serialise with every other writer of the store before
@@ -83,7 +81,6 @@ class SqlStore(ClosesOnExit):
     A *read* transaction sees one snapshot.
     """
 
-    _selection: Selection = EVERYTHING
     #: SQL for "now" in seconds since the epoch, in the database's clock.
     _NOW: str
     #: What a dialect adds to the lease query so a locked row is skipped, not waited for.
@@ -103,26 +100,6 @@ class SqlStore(ClosesOnExit):
     @abc.abstractmethod
     def _name(self) -> str:
         """How errors name the store (its file, its database)."""
-
-    # -- views -------------------------------------------------------------
-
-    @property
-    def selection(self) -> Selection:
-        """What this view selects (EVERYTHING for the store itself)."""
-        return self._selection
-
-    def where(self, *, account: str | None = None, region: str | None = None) -> Self:
-        """A view of the selected accounts and regions (see ``ShardedStore``)."""
-        selection = Selection.of(account, region)
-        view = copy.copy(self)  # shares the connection; a subclass's view keeps its overrides
-        view._selection = selection
-        return view
-
-    def for_shard(self, shard: Shard) -> Self:
-        """A view of one account in one region."""
-        if not isinstance(shard, Shard):
-            raise InvalidArgumentType(f"expected a Shard, got {shown(shard)}")
-        return self.where(account=shard.account, region=shard.region)
 
     def _filter(self, prefix: str = "") -> tuple[str, tuple[str, ...]]:
         sel, sql = self._selection, ""

@@ -38,7 +38,7 @@ from registration_fsm.domain.forms import FieldValues
 from registration_fsm.domain.lifecycle import LIFECYCLE
 from registration_fsm.domain.parsing import check_registration_id
 from registration_fsm.domain.registration import DELETE, Registration
-from registration_fsm.domain.shard import Shard
+from registration_fsm.domain.shard import UNKNOWN, Shard
 from registration_fsm.domain.statuses import (
     RegistrationStatus,
     VersionStatus,
@@ -534,12 +534,22 @@ class Puller:
         return read
 
     def _check_one_shard(self, summaries: list[dict[str, Any]]) -> None:
-        """Refuse a full sync of an unknown account into a store of others: it would
-        take their registrations, missing from this listing, for deleted."""
-        if self.shard is not None or not isinstance(self.store, ShardedStore):
+        """Refuse a listing of another account than the one synced, and a full sync of
+        an unknown account into a store of others: either would take the store's
+        registrations, missing from the listing, for deleted."""
+        listed = {Shard.of_arn(str(s.get("RegistrationArn", ""))) for s in summaries}
+        if self.shard is not None:
+            others = sorted(str(s) for s in listed - {self.shard, UNKNOWN})
+            if others:
+                raise InvalidArgument(
+                    f"this sync is of {self.shard}, but the API lists registrations of "
+                    f"{', '.join(others)}: the account given (--account, shard=) is not the "
+                    "one the credentials reach"
+                )
+            return
+        if not isinstance(self.store, ShardedStore):
             return
         stored = set(self.store.shards())
-        listed = {Shard.of_arn(str(s.get("RegistrationArn", ""))) for s in summaries}
         if len(stored) > 1 or (stored and listed and stored != listed):
             places = ", ".join(sorted(str(s) for s in stored | listed))
             raise InvalidArgument(
