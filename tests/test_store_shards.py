@@ -449,3 +449,15 @@ class TestPostgresSchema:
         assert "s3cret-pw" not in str(caught.value)
         assert "no_such_db" in str(caught.value)
         assert "\n" not in str(caught.value)
+
+
+def test_a_shard_released_with_a_back_off_is_not_taken_before_it(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        lease = store.acquire_lease("w1", [A], 60)
+        assert lease is not None
+        store.release_lease(lease, retry_after=3600)
+        assert store.acquire_lease("w2", [A], 60) is None
+        assert store.leases() == []  # released: held by no one
+        assert store.due([A], 0) == [A]  # still due: it was not synced
+        with pytest.raises(InvalidArgument, match="retry_after"):
+            store.release_lease(lease, retry_after=-1)

@@ -8,7 +8,7 @@ A TOML file (``examples/fleet.toml`` is a complete, commented one)::
     connect_timeout = 10        # seconds
     read_timeout = 30           # seconds
     lease_seconds = 30          # a worker's lease on a shard (renewed at a third of it)
-    sync_interval = 60          # seconds between two full syncs of one shard
+    sync_interval = 60          # seconds from the end of a pass of a shard to its next
     field_values = "submitted"  # the Synchronizer's: submitted, all, drafts, off
 
     [[shard]]                   # one per account and region

@@ -17,8 +17,10 @@ stalled) stops the pass at the next registration; a killed worker's shard is
 taken by another once its lease expires, and that worker's incremental sync skips
 what the killed one saved. A stop (:meth:`Worker.stop`, SIGTERM in the CLI) ends
 every pass at the next registration and releases the leases without marking them
-done. Errors of the store or the API end the pass (logged); the loop waits and
-goes on, so workers outlive a database restart.
+done. Errors of the store or the API end the pass (logged) and release the shard
+with a back-off (``poll`` seconds, doubling with each failure in a row, at most
+:data:`MAX_BACKOFF`) during which no worker takes it; the loops go on, so workers
+outlive a database restart.
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ class Worker:
         self._on_pass = on_pass
         self._api_factory = api_factory or self._connect
         self._apis: dict[Shard, Any] = {}
+        self._sources: dict[Shard, Any] = {}
+        self._failures: dict[Shard, int] = {}  # passes failed in a row, by shard
         self._apis_lock = threading.Lock()
         self._stopping = threading.Event()
         self._shards = [s.shard for s in config.shards]
@@ -218,12 +222,17 @@ class Worker:
         finally:
             renewer.stop()
         done = error is None and renewer.lost is None
+        failed = error is not None and not self._stopping.is_set() and renewer.lost is None
+        with self._apis_lock:
+            self._failures[shard] = self._failures.get(shard, 0) + 1 if failed else 0
+            backoff = _backoff(self.poll, self._failures[shard])
         try:
-            store.release_lease(renewer.lease, synced=done)
+            store.release_lease(renewer.lease, synced=done, retry_after=backoff)
         except StoreError as err:  # it expires on its own
             log.warning("worker %s: cannot release %s: %s", self.owner, shard, err)
         if error is not None:
-            log.warning("worker %s: pass of %s ended: %s", self.owner, shard, error)
+            again = f"; no worker takes it for {backoff:g}s" if backoff else ""
+            log.warning("worker %s: pass of %s ended: %s%s", self.owner, shard, error, again)
         result = ShardPass(shard, self.owner, report, events, error)
         with self._passes_lock:
             self.passes.append(result)
@@ -238,13 +247,16 @@ class Worker:
         from registration_fsm.sync.events import EventFollower
 
         assert settings.events_queue_url is not None
-        source = SqsEventSource(
-            settings.events_queue_url,
-            session=shard_session(settings),
-            region=settings.shard.region,
-            endpoint_url=settings.sqs_endpoint_url,
-            wait_seconds=0,
-        )
+        with self._apis_lock:
+            source = self._sources.get(settings.shard)
+            if source is None:  # checks the queue once, not on every pass
+                source = self._sources[settings.shard] = SqsEventSource(
+                    settings.events_queue_url,
+                    session=shard_session(settings),
+                    region=settings.shard.region,
+                    endpoint_url=settings.sqs_endpoint_url,
+                    wait_seconds=0,
+                )
         follower = EventFollower(
             synchronizer, account=settings.shard.account, region=settings.shard.region
         )
@@ -293,6 +305,15 @@ class _Renewer:
                 return
             except StoreError as err:  # unreachable for now: the lease may still be ours
                 log.warning("cannot renew the lease on %s: %s", self.lease.shard, err)
+
+
+#: The longest a failing shard is left alone between two tries, in seconds.
+MAX_BACKOFF = 300.0
+
+
+def _backoff(poll: float, failures: int) -> float:
+    """Seconds before a shard whose last ``failures`` passes failed is tried again."""
+    return 0.0 if failures == 0 else min(MAX_BACKOFF, poll * 2 ** (failures - 1))
 
 
 def _checked(store: Any) -> Any:

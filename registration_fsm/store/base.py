@@ -379,7 +379,9 @@ class ShardedStore(Store, Protocol):
 class Lease:
     """A worker's hold on one shard until ``expires`` (the database's clock, UTC).
 
-    ``token`` grows each time the shard passes to a new holder (a fencing token).
+    ``token`` grows each time the shard passes to a new holder; renewals and releases
+    must name it, so an old holder cannot touch a new one's lease. Saves are not
+    fenced by it: a stalled holder's late save is kept right by the revision check.
     """
 
     shard: Shard
@@ -411,9 +413,12 @@ class LeaseStore(Protocol):
         """``lease`` extended to ``seconds`` from now; LeaseLost if it is no longer held."""
         ...
 
-    def release_lease(self, lease: Lease, *, synced: bool = False) -> None:
-        """Give ``lease`` up now (nothing if it was already lost); ``synced``: a pass of
-        the shard was finished (its ``idle`` time starts now)."""
+    def release_lease(
+        self, lease: Lease, *, synced: bool = False, retry_after: float = 0.0
+    ) -> None:
+        """Give ``lease`` up (nothing if it was already lost); ``synced``: a pass of the
+        shard was finished (its ``idle`` time starts now); ``retry_after``: no one may
+        take the shard for that many seconds."""
         ...
 
     def due(self, shards: Iterable[Shard], idle: float) -> list[Shard]:

@@ -266,6 +266,8 @@ def _prepare(conn: psycopg.Connection[Any], name: str) -> None:
                     if statement.strip():
                         conn.execute(statement)
                 return
+            if version == SCHEMA_VERSION:
+                return
             while version < SCHEMA_VERSION:
                 for statement in _UPGRADES[version].split(";"):
                     if statement.strip():

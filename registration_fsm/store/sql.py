@@ -404,7 +404,7 @@ class SqlStore(ShardViews, ClosesOnExit):
             pairs = " OR ".join("(account = ? AND region = ?)" for _ in wanted)
             row = tx.one(
                 f"SELECT account, region FROM leases WHERE ({pairs}) "
-                f"AND (owner IS NULL OR expires <= {self._NOW}) AND synced + ? <= {self._NOW} "
+                f"AND expires <= {self._NOW} AND synced + ? <= {self._NOW} "
                 f"ORDER BY synced, account, region LIMIT 1{self._SKIP_LOCKED}",
                 [*(part for s in wanted for part in (s.account, s.region)), idle],
             )
@@ -437,16 +437,20 @@ class SqlStore(ShardViews, ClosesOnExit):
             )
         return _lease(*found)
 
-    def release_lease(self, lease: Lease, *, synced: bool = False) -> None:
-        """Give ``lease`` up now (nothing if it was already lost); ``synced``: the holder
-        finished a pass of the shard, which is then not due again for a while."""
-        lease = _check_lease(lease)
+    def release_lease(
+        self, lease: Lease, *, synced: bool = False, retry_after: float = 0.0
+    ) -> None:
+        """Give ``lease`` up (nothing if it was already lost); ``synced``: the holder
+        finished a pass of the shard, which is then not due again for a while;
+        ``retry_after``: no one may take the shard for that many seconds (a pass that
+        failed backs off)."""
+        lease, retry_after = _check_lease(lease), _idle(retry_after, "retry_after")
         mark = f", synced = {self._NOW}" if synced else ""
         with self._lease_transaction(f"release the lease on {lease.shard}") as tx:
             tx.run(
-                f"UPDATE leases SET owner = NULL, expires = 0{mark} WHERE account = ? "
-                "AND region = ? AND owner = ? AND token = ?",
-                (lease.shard.account, lease.shard.region, lease.owner, lease.token),
+                f"UPDATE leases SET owner = NULL, expires = {self._NOW} + ?{mark} "
+                "WHERE account = ? AND region = ? AND owner = ? AND token = ?",
+                (retry_after, lease.shard.account, lease.shard.region, lease.owner, lease.token),
             )
 
     def due(self, shards: Iterable[Shard], idle: float) -> list[Shard]:
@@ -478,12 +482,12 @@ def _lease(
     )
 
 
-def _idle(idle: float) -> float:
-    if isinstance(idle, bool) or not isinstance(idle, int | float):
-        raise InvalidArgumentType(f"idle must be a number of seconds, got {shown(idle)}")
-    if not 0 <= idle <= MAX_LEASE_SECONDS * 365:
-        raise InvalidArgument(f"idle must be 0 or more seconds (at most a year), got {idle}")
-    return float(idle)
+def _idle(seconds: float, name: str = "idle") -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise InvalidArgumentType(f"{name} must be a number of seconds, got {shown(seconds)}")
+    if not 0 <= seconds <= MAX_LEASE_SECONDS * 365:
+        raise InvalidArgument(f"{name} must be 0 or more seconds (at most a year), got {seconds}")
+    return float(seconds)
 
 
 def _revision(value: object, where: str) -> int:
