@@ -219,6 +219,9 @@ class Worker:
             error = str(stopped)
         except (StoreError, ApiError, RegistrationError, OSError) as err:
             error = f"{type(err).__name__}: {err}"
+        except Exception as err:  # a bug must not end a long-running loop: log it, back off
+            log.exception("worker %s: pass of %s failed unexpectedly", self.owner, shard)
+            error = f"{type(err).__name__}: {err}"
         finally:
             renewer.stop()
         done = error is None and renewer.lost is None
