@@ -442,13 +442,22 @@ class TestPostgresSchema:
         with PostgresStore(postgres_url) as store:
             assert store.ids() == []
 
-    def test_errors_never_show_the_password(self, postgres_cluster: Any) -> None:
-        url = f"postgresql://postgres:s3cret-pw@127.0.0.1:{postgres_cluster.port}/no_such_db"
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "postgresql://postgres:s3cret-pw@127.0.0.1:{port}/no_such_db",
+            "postgresql://127.0.0.1:{port}/no_such_db?user=postgres&password=s3cret-pw",
+            "postgresql://postgres:s3cret-pw@[::1:{port}/no_such_db",  # libpq quotes it whole
+        ],
+    )
+    def test_errors_never_show_the_password(self, postgres_cluster: Any, url: str) -> None:
+        url = url.format(port=postgres_cluster.port)
         with pytest.raises(StoreError) as caught:
             PostgresStore(url)
-        assert "s3cret-pw" not in str(caught.value)
-        assert "no_such_db" in str(caught.value)
-        assert "\n" not in str(caught.value)
+        message = str(caught.value)
+        assert "s3cret-pw" not in message
+        assert "no_such_db" in message
+        assert "\n" not in message
 
 
 def test_a_shard_released_with_a_back_off_is_not_taken_before_it(tmp_path: Path) -> None:

@@ -162,10 +162,15 @@ def walk_export(
     max_total: int = MAX_TRAIL_BYTES,
 ) -> tuple[Verdict, dict[int, str]] | None:
     """Verify a JSON Lines export as it is read (one pass: a pipe will do): the verdict
-    and the hashes of the ``keep`` records. None if ``path`` is an SQLite file.
+    and the hashes of the ``keep`` records. None if ``path`` is an SQLite file or a
+    ``postgresql://`` URL (a store: :func:`open_store` opens it).
 
     :class:`InvalidArgument` if it is not an export, cannot be read or passes a limit.
     """
+    from registration_fsm.store.locate import is_postgres
+
+    if is_postgres(path):
+        return None
     target = Path(path)
     try:
         with target.open("rb") as raw:
@@ -212,18 +217,24 @@ def _walk(
 
 
 def open_store(path: str | os.PathLike[str]) -> Any:
-    """The SQLite store at ``path``, opened read-only; :class:`InvalidArgument` if it
-    cannot be opened as one (not a store of this library, unreadable, newer schema)."""
-    from registration_fsm.store.sqlite import SQLiteStore
+    """The store at ``path`` — an SQLite file, or a ``postgresql://`` URL — opened
+    read-only; :class:`InvalidArgument` if a file cannot be opened as one (not a store of
+    this library, unreadable, newer schema). A database that cannot be reached or is no
+    store raises :class:`StoreError`: it is not a file mistaken for a trail."""
+    from registration_fsm.store.locate import is_postgres
+    from registration_fsm.store.locate import open_store as locate
 
+    if is_postgres(path):
+        return locate(path, read_only=True)
     try:
-        return SQLiteStore(path, read_only=True)
+        return locate(path, read_only=True)
     except StoreError as err:
         raise InvalidArgument(f"not an audit trail: {err}") from None
 
 
 def verify_path(path: str | os.PathLike[str]) -> Verdict:
-    """Verify the chain of a JSON Lines export or an SQLite store file (opened read-only).
+    """Verify the chain of a JSON Lines export, an SQLite store file or a ``postgresql://``
+    store (opened read-only).
 
     :class:`InvalidArgument` if ``path`` is neither, cannot be read, or passes the
     read limits. :func:`~registration_fsm.audit.verify_audit` also checks

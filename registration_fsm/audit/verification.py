@@ -35,6 +35,7 @@ from registration_fsm.audit.keys import load_public_key
 from registration_fsm.audit.replay import Replay, replay
 from registration_fsm.domain.registration import Registration
 from registration_fsm.errors import InvalidArgument, StoreError
+from registration_fsm.store.base import ShardedStore
 from registration_fsm.store.chain import GENESIS, AuditHead, AuditRecord
 
 #: What failed: the checkpoint file, the chain (alone or against a checkpoint), the replay.
@@ -195,6 +196,8 @@ def _snapshot(store: Any) -> tuple[list[AuditRecord], AuditHead, list[Registrati
     """The trail and the registrations (or why they cannot be read) as of one moment:
     the head must not move while the registrations are read, as every save that
     changes a status adds events."""
+    if isinstance(store, ShardedStore):  # the chain is the whole store's: so is the replay
+        store = store.where()
     for _attempt in range(5):
         records, head = _trail(store)
         try:

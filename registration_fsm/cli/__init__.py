@@ -21,6 +21,7 @@ from registration_fsm.cli.emulator import emulator
 from registration_fsm.cli.follow import follow
 from registration_fsm.cli.form import associate, attach, form
 from registration_fsm.cli.report import report
+from registration_fsm.cli.worker import worker
 from registration_fsm.errors import ApiError, RegistrationError
 
 #: The exit status when standard output is closed early (a broken pipe: ``| head``),
@@ -81,7 +82,7 @@ def cli() -> None:
 
 for command in (
     demo, emulator, sync, show, wait, create, submit, create_version, discard, delete, diagram,
-    audit, follow, catalog, form, attach, associate, report,
+    audit, follow, catalog, form, attach, associate, report, worker,
 ):  # fmt: skip
     cli.add_command(command)
 

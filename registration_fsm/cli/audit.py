@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
 from registration_fsm.audit.jsonl import MAX_TRAIL_BYTES
+from registration_fsm.cli.aws import (
+    is_store_file,
+    open_cli_store,
+    store_name,
+    store_option,
+    store_target,
+)
 from registration_fsm.errors import InvalidArgument
 
 
@@ -42,7 +50,7 @@ def audit() -> None:
 
 
 @audit.command(short_help="Verify a trail; exit 1 if tampered.")
-@click.argument("path", type=_EXISTING)
+@click.argument("path", metavar="PATH|URL", callback=store_target(exists=True))
 @click.option(
     "--public-key",
     type=_EXISTING,
@@ -64,13 +72,14 @@ def audit() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")  # fmt: skip
 def verify(
-    path: Path,
+    path: str,
     public_key: Path | None,
     checkpoints: Path | None,
     max_bytes: int,
     as_json: bool,
 ) -> None:
-    """Verify a JSON Lines export or an SQLite store (opened read-only).
+    """Verify a JSON Lines export, an SQLite store or a postgresql:// store (opened
+    read-only).
 
     Checks the hash chain and, for a store, replays the events against the stored
     registrations and versions. With --public-key and --checkpoints it also checks
@@ -83,14 +92,20 @@ def verify(
 
     if (public_key is None) != (checkpoints is None):
         raise _Usage("--public-key and --checkpoints go together: give both, or neither")
-    with _usage_errors():
-        verdict = verify_audit(
-            path, public_key=public_key, checkpoints=checkpoints, max_trail_bytes=max_bytes
-        )
+    with ExitStack() as stack:
+        trail: Any = Path(path)
+        name = str(trail)
+        if not is_store_file(path):
+            trail = stack.enter_context(open_cli_store(path, read_only=True))
+            name = store_name(trail, path)
+        with _usage_errors():
+            verdict = verify_audit(
+                trail, public_key=public_key, checkpoints=checkpoints, max_trail_bytes=max_bytes
+            )
     if as_json:
         click.echo(to_json(verdict.to_json()))
     else:
-        click.echo(_one_line(f"{path}: {verdict}"))
+        click.echo(_one_line(f"{name}: {verdict}"))
     if not verdict.ok:
         sys.exit(1)
 
@@ -123,12 +138,11 @@ def keygen(private_key: Path, public_key: Path, force: bool) -> None:
 
 
 @audit.command(short_help="Append a signed checkpoint of a store's trail.")
-@click.option(
-    "--store",
-    "store_path",
+@store_option(
+    "The store whose audit trail to sign (an SQLite file, or a postgresql:// URL; "
+    "opened read-only).",
     required=True,
-    type=_EXISTING,
-    help="The SQLite store whose audit trail to sign (opened read-only).",
+    exists=True,
 )
 @click.option(
     "--key",
@@ -139,8 +153,8 @@ def keygen(private_key: Path, public_key: Path, force: bool) -> None:
 )
 @click.option("--checkpoints", required=True, type=_OUTPUT,
               help="The checkpoint file to append to (created if missing).")  # fmt: skip
-def checkpoint(store_path: Path, private_key: Path, checkpoints: Path) -> None:
-    """Sign the audit chain's head and append it to a checkpoint file.
+def checkpoint(store: str, private_key: Path, checkpoints: Path) -> None:
+    """Sign the audit chain's head of a store and append it to a checkpoint file.
 
     The trail must verify and still hold what the file's latest checkpoint
     vouched for, and every checkpoint in the file must verify with this key;
@@ -149,8 +163,12 @@ def checkpoint(store_path: Path, private_key: Path, checkpoints: Path) -> None:
     """
     from registration_fsm.audit import append_checkpoint
 
-    with _usage_errors():
-        made = append_checkpoint(store_path, private_key, checkpoints)
+    with ExitStack() as stack:
+        trail: Any = Path(store)
+        if not is_store_file(store):
+            trail = stack.enter_context(open_cli_store(store, read_only=True))
+        with _usage_errors():
+            made = append_checkpoint(trail, private_key, checkpoints)
     covered = f"records 1-{made.records}" if made.records else "no records"
     click.echo(
         _one_line(
@@ -161,13 +179,16 @@ def checkpoint(store_path: Path, private_key: Path, checkpoints: Path) -> None:
 
 
 @audit.command(short_help="Export a store's audit trail as JSON Lines.")
-@click.option("--store", "store_path", required=True, type=_EXISTING,
-              help="The SQLite store to export from (opened read-only).")  # fmt: skip
+@store_option(
+    "The store to export from (an SQLite file, or a postgresql:// URL; opened read-only).",
+    required=True,
+    exists=True,
+)
 @click.option("--output", type=_OUTPUT, default=None,
               help="Write here instead of standard output (an existing file only with "
               "--force; never a store or another SQLite file).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
-def export(store_path: Path, output: Path | None, force: bool) -> None:
+def export(store: str, output: Path | None, force: bool) -> None:
     """Export a store's audit trail as JSON Lines (the head record last).
 
     The store is opened read-only (a read-only directory will do). --output is
@@ -177,18 +198,18 @@ def export(store_path: Path, output: Path | None, force: bool) -> None:
     """
     from registration_fsm.audit import export_jsonl
     from registration_fsm.cli.files import StagedOutput, check_output
-    from registration_fsm.store.sqlite import SQLiteStore
 
-    if not store_path.is_file():  # a device or a pipe: never read as a store
-        raise click.ClickException(f"{store_path} is not a regular file, not a store")
+    file = is_store_file(store)
+    if file and not Path(store).is_file():  # a device or a pipe: never read as a store
+        raise click.ClickException(f"{Path(store)} is not a regular file, not a store")
     if output is not None:
-        check_output(output, force=force, protect=[store_path])
-    with SQLiteStore(store_path, read_only=True) as store:
+        check_output(output, force=force, protect=[Path(store)] if file else [])
+    with open_cli_store(store, read_only=True) as opened:
         if output is None:
-            count = export_jsonl(store, sys.stdout)
+            count = export_jsonl(opened, sys.stdout)
         else:
             with StagedOutput(output, force=force) as out:
                 with out.writing():
-                    count = export_jsonl(store, out.text)
+                    count = export_jsonl(opened, out.text)
                 out.commit()
     click.echo(f"exported {count} records", err=True)

@@ -1,14 +1,19 @@
-"""Commands against the real API (standard boto3 credentials) or ``--endpoint-url``."""
+"""Commands against the real API (standard boto3 credentials) or ``--endpoint-url``.
+
+Also the CLI's one way to name and open a store: ``--store FILE|URL`` is an SQLite
+file or a ``postgresql://`` URL (:func:`store_option`, :func:`open_cli_store`).
+"""
 
 from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +22,8 @@ if TYPE_CHECKING:
 
     from registration_fsm.adapters.boto3_api import Boto3RegistrationApi
     from registration_fsm.domain.registration import Registration
+    from registration_fsm.store.postgres import PostgresStore
+    from registration_fsm.store.sqlite import SQLiteStore
     from registration_fsm.sync import Synchronizer
 
 from registration_fsm.cli.output import (
@@ -34,9 +41,16 @@ from registration_fsm.cli.quota_options import (
 )
 from registration_fsm.domain.lifecycle import DEFAULT_POLICY, LifecyclePolicy
 from registration_fsm.domain.parsing import VERSION_MAX, VERSION_MIN
-from registration_fsm.errors import InvalidArgument
+from registration_fsm.domain.shard import Shard
+from registration_fsm.errors import (
+    AmbiguousRegistrationId,
+    InvalidArgument,
+    InvalidArgumentType,
+)
 from registration_fsm.pacing import Pacer
 from registration_fsm.quotas import Quotas
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_STORE = "registration-fsm.db"
 #: The environment variable --store reads.
@@ -45,25 +59,96 @@ STORE_ENV = "REGISTRATION_FSM_STORE"
 INTERRUPTED = 130
 
 
+# -- the store: an SQLite file or a PostgreSQL URL ---------------------------------------
+
+
+def _is_url(target: str) -> bool:
+    from registration_fsm.store.locate import is_postgres
+
+    return is_postgres(target)
+
+
+def store_target(exists: bool) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """The callback of a parameter naming a store: a ``postgresql://`` URL as given, else
+    a file path checked as :class:`click.Path` checks one (never a directory; with
+    ``exists``, there)."""
+    path = click.Path(dir_okay=False, exists=exists)
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and _is_url(value)):
+            return value
+        return os.fspath(path.convert(value, param, ctx))
+
+    return check
+
+
+def store_option(
+    help: str, *, required: bool = False, exists: bool = False
+) -> Callable[[F], F]:  # fmt: skip
+    """``--store FILE|URL`` as the argument ``store`` (text). Without ``required``, the
+    default is :data:`DEFAULT_STORE`, and :data:`STORE_ENV` is read."""
+    if required:
+        return click.option(
+            "--store", "store", required=True, metavar="FILE|URL",
+            callback=store_target(exists), help=help,
+        )  # fmt: skip
+    return click.option(
+        "--store", "store", default=DEFAULT_STORE, show_default=True, envvar=STORE_ENV,
+        metavar="FILE|URL", callback=store_target(exists), help=help,
+    )  # fmt: skip
+
+
+def is_store_file(target: str) -> bool:
+    """Whether ``target`` names an SQLite file (not a PostgreSQL URL)."""
+    return not _is_url(target)
+
+
+def open_cli_store(
+    target: str | os.PathLike[str], *, read_only: bool, missing: str | None = None
+) -> SQLiteStore | PostgresStore:
+    """The store ``--store`` names, through :func:`~registration_fsm.store.open_store`.
+
+    A URL opens a :class:`PostgresStore` (``read_only``: in read-only transactions,
+    creating nothing); its errors never show the URL's password. A file is opened as
+    the CLI always did: a reading command (``read_only``) refuses a missing file
+    (``missing``, else ``no store at PATH``) and one that is not a regular file (a
+    device, a pipe) before SQLite sees it, and never creates one.
+    """
+    from registration_fsm.store.locate import open_store
+
+    text = os.fspath(target)
+    if _is_url(text):
+        return open_store(text, read_only=read_only)  # its errors never show the password
+    path = Path(text)
+    if read_only:
+        if not path.exists():
+            raise click.ClickException(missing or f"no store at {path}")
+        if not path.is_file():  # a device or a pipe: never read as a store
+            raise click.ClickException(f"{path} is not a regular file, not a store")
+    return open_store(path, read_only=read_only)
+
+
+def store_name(store: object, target: str | os.PathLike[str]) -> str:
+    """How messages name an open store: a database's URL without its password or
+    parameters, a file's path as given."""
+    url = getattr(store, "url", None)
+    return url if isinstance(url, str) else str(Path(os.fspath(target)))
+
+
+# -- the API --------------------------------------------------------------------------
+
+
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--endpoint-url, --region, --profile, --connect-timeout, --read-timeout, --store,
     and the pacing options --quota OPERATION=RPS, --quota-file and --account.
 
-    The command gets the first six as arguments; the pacing options reach
-    :func:`make_synchronizer` through the click context, so a command passes them on
-    without naming them.
+    The command gets the first six as arguments (``store``: the text given); the
+    pacing options reach :func:`make_synchronizer` through the click context, so a
+    command passes them on without naming them.
     """
 
     @connection_options
-    @click.option(
-        "--store",
-        "store_path",
-        default=DEFAULT_STORE,
-        show_default=True,
-        envvar=STORE_ENV,
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="SQLite file holding the local state.",
-    )
+    @store_option("The local state: an SQLite file, or a postgresql:// URL.")
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return command(*args, **kwargs)
@@ -111,24 +196,45 @@ def make_synchronizer(
     profile: str | None,
     connect_timeout: float,
     read_timeout: float,
-    store_path: Path,
+    store: str | os.PathLike[str],
     policy: LifecyclePolicy = DEFAULT_POLICY,
     *,
     quotas: Quotas | None = None,
     account: str | None = None,
     field_values: str = "submitted",
 ) -> Synchronizer:
-    """A Synchronizer over boto3 and an SQLite store (the CLI's one wiring of parts).
+    """A Synchronizer over boto3 and the store ``store`` names (an SQLite file or a
+    PostgreSQL URL): the CLI's one wiring of parts.
 
     Requests are paced by ``quotas`` for ``account`` (default: what the command's
-    --quota, --quota-file and --account say).
+    --quota, --quota-file and --account say). With an account, the sync is of that
+    account in the client's region: the store is used through its view of that shard.
     """
-    from registration_fsm import SQLiteStore, Synchronizer
+    from registration_fsm import Synchronizer
 
     api = make_api(
         endpoint_url, region, profile, connect_timeout, read_timeout, quotas=quotas, account=account
     )
-    return Synchronizer(api, SQLiteStore(store_path), policy=policy, field_values=field_values)
+    shard = _shard(api)
+    opened = open_cli_store(store, read_only=False)
+    try:
+        return Synchronizer(api, opened, policy=policy, field_values=field_values, shard=shard)
+    except BaseException:
+        opened.close()
+        raise
+
+
+def _shard(api: Boto3RegistrationApi) -> Shard | None:
+    """The account and region ``api`` reaches, when its account is known (--account)."""
+    if api.account is None:
+        return None  # the adapter knows no account: the Synchronizer asks it (None)
+    try:
+        return Shard.of(api.account, api.client.meta.region_name or "")
+    except (InvalidArgument, InvalidArgumentType) as err:
+        raise click.BadParameter(
+            f"{err}; with --account, the account and the region name the shard synced",
+            param_hint="--region",
+        ) from None
 
 
 def make_api(
@@ -229,7 +335,7 @@ def progress_bar(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def sync(
     endpoint_url: str | None, region: str | None, profile: str | None,
-    connect_timeout: float, read_timeout: float, store_path: Path,
+    connect_timeout: float, read_timeout: float, store: str,
     ids: tuple[str, ...], full: bool, restart: bool, field_values: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Pull registrations from the API into the local store and print what changed.
@@ -244,7 +350,7 @@ def sync(
     if restart and not full:
         raise click.UsageError("--restart only applies to a --full sync")
     syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path,
+        endpoint_url, region, profile, connect_timeout, read_timeout, store,
         field_values=field_values,
     )  # fmt: skip
     try:
@@ -297,10 +403,51 @@ def _bar(as_json: bool, syncer: Synchronizer) -> Iterator[Callable[[int, int], N
         yield progress
 
 
+def _check_filter(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--account (12 digits) or --region (an AWS region name), as a shard names them."""
+    if value is None:
+        return None
+    try:  # the other part stands in for one given: each is checked alone
+        if param.name == "account":
+            Shard.of(value, "us-east-1")
+        else:
+            Shard.of("000000000000", value)
+    except (InvalidArgument, InvalidArgumentType) as err:
+        raise click.BadParameter(str(err)) from None
+    return value
+
+
+def shard_filters(command: F) -> F:
+    """``--account`` and ``--region``, filters on what a store holds (either, both or
+    neither): the command gets ``account`` and ``region`` (None: any)."""
+    command = click.option(
+        "--region", default=None, callback=_check_filter, metavar="REGION",
+        help="Only registrations of this AWS region.",
+    )(command)  # fmt: skip
+    return click.option(
+        "--account", default=None, callback=_check_filter, metavar="ACCOUNT_ID",
+        help="Only registrations of this AWS account.",
+    )(command)  # fmt: skip
+
+
+def filtered(store: Any, account: str | None, region: str | None) -> Any:
+    """``store`` seen through ``--account`` and ``--region`` (itself if neither)."""
+    if account is None and region is None:
+        return store
+    return store.where(account=account, region=region)
+
+
+def ambiguous(err: AmbiguousRegistrationId) -> click.UsageError:
+    """The usage error of an id stored for several shards: name them, say how to choose."""
+    return click.UsageError(
+        f"registration {err.registration_id} is stored for {len(err.shards)} "
+        f"accounts/regions ({', '.join(err.shards)}): choose one with --account and --region"
+    )
+
+
 @click.command(short_help="Show local registrations (and their events).")
-@click.option("--store", "store_path", default=DEFAULT_STORE, show_default=True,
-              envvar="REGISTRATION_FSM_STORE", type=click.Path(dir_okay=False, path_type=Path),
-              help="SQLite file holding the local state.")  # fmt: skip
+@store_option("The local state (an SQLite file, or a postgresql:// URL), opened read-only.")
+@shard_filters
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON (the API's shapes).")
 @click.option("--events", "with_events", is_flag=True, help="Also print each one's events.")
 @click.option("--fields", "with_fields", is_flag=True,
@@ -310,43 +457,38 @@ def _bar(as_json: bool, syncer: Synchronizer) -> Iterator[Callable[[int, int], N
               help="Print what changed in the field values from version A to B.")  # fmt: skip
 @click.argument("registration_ids", nargs=-1)
 def show(
-    store_path: Path, as_json: bool, with_events: bool, with_fields: bool,
-    diff_versions: tuple[int, int] | None, registration_ids: tuple[str, ...],
+    store: str, account: str | None, region: str | None, as_json: bool, with_events: bool,
+    with_fields: bool, diff_versions: tuple[int, int] | None, registration_ids: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Show local registrations (all, or the ones named) from the store.
 
     The store is opened read-only: it is never created or changed (a file that is
-    not a store is an error), and a read-only directory will do.
+    not a store is an error), and a read-only directory will do. --account and
+    --region show one account's or region's registrations; an id stored for two
+    accounts or regions needs them. When what is shown spans several accounts or
+    regions, each registration says its ACCOUNT/REGION (--json: Account, Region).
 
     A sync keeps each version's field values as they stood when it left DRAFT (the
     evidence of what was submitted): --fields prints them, --diff A B (one
     registration) what changed between two versions.
     """
-    from registration_fsm.store.sqlite import SQLiteStore
-
     if diff_versions is not None and len(registration_ids) != 1:
         raise click.UsageError("--diff compares two versions of one registration: name it")
-    if not store_path.exists():
-        raise click.ClickException(f"no store at {store_path}; run `registration-fsm sync` first")
-    if not store_path.is_file():  # a device or a pipe: never read as a store
-        raise click.ClickException(f"{store_path} is not a regular file, not a store")
-    with SQLiteStore(store_path, read_only=True) as store:  # never creates nor changes one
-        ids = list(registration_ids) or store.ids()
-        found = []
-        for registration_id in ids:
-            stored = store.get(registration_id)
-            if stored is None:
-                raise click.ClickException(f"registration {registration_id} is not in {store_path}")
-            found.append(
-                (stored.registration, list(store.events(registration_id)) if with_events else [])
-            )
+    missing = f"no store at {Path(store)}; run `registration-fsm sync` first"
+    with open_cli_store(store, read_only=True, missing=missing) as opened:  # never changes it
+        view = filtered(opened, account, region)
+        shards = view.shards()
+        found = _found(view, registration_ids, with_events, store_name(opened, store))
     if diff_versions is not None:
         _show_diff(found[0][0], *diff_versions, as_json=as_json)
         return
+    several = len(shards) > 1
     if as_json:
         data = []
-        for registration, events in found:
+        for registration, events, shard in found:
             item = registration_json(registration)
+            if several:
+                item["Account"], item["Region"] = shard.account, shard.region
             if with_fields:
                 item["FieldValues"] = {
                     str(n): v.to_json() for n, v in registration.field_values_known().items()
@@ -356,14 +498,47 @@ def show(
             data.append(item)
         click.echo(to_json(data))
         return
-    for registration, events in found:
-        for line in registration_table(registration):
+    for registration, events, shard in found:
+        lines = registration_table(registration)
+        if several:
+            lines[0] += f"  {shard}"
+        for line in lines:
             click.echo(line)
         if with_fields:
             for line in field_lines(registration):
                 click.echo(line)
         for event in events:
             click.echo(timeline_line(event))
+
+
+def _found(
+    view: Any, ids: tuple[str, ...], with_events: bool, name: str
+) -> list[tuple[Registration, list[Any], Shard]]:
+    """The registrations ``show`` prints (the ones named, else all, by id then shard),
+    with their events (if asked for) and shard."""
+    from registration_fsm.store.base import shard_of
+
+    found = []
+    if ids:
+        for registration_id in ids:
+            try:
+                stored = view.get(registration_id)
+            except AmbiguousRegistrationId as err:
+                raise ambiguous(err) from None
+            if stored is None:
+                where = "" if view.selection.everything else f" for {view.selection}"
+                raise click.ClickException(
+                    f"registration {registration_id} is not in {name}{where}"
+                )
+            shard = shard_of(stored.registration)
+            events = list(view.for_shard(shard).events(registration_id)) if with_events else []
+            found.append((stored.registration, events, shard))
+        return found
+    for registration in view.registrations():  # by id, then shard
+        shard = shard_of(registration)
+        events = list(view.for_shard(shard).events(registration.id)) if with_events else []
+        found.append((registration, events, shard))
+    return found
 
 
 def _show_diff(registration: Registration, before: int, after: int, *, as_json: bool) -> None:
@@ -395,7 +570,7 @@ def _show_diff(registration: Registration, before: int, after: int, *, as_json: 
 @click.option("--json", "as_json", is_flag=True, help="Print the registration as JSON.")
 def wait(
     endpoint_url: str | None, region: str | None, profile: str | None,
-    connect_timeout: float, read_timeout: float, store_path: Path,
+    connect_timeout: float, read_timeout: float, store: str,
     registration_id: str, statuses: tuple[str, ...], timeout: float, poll: float, as_json: bool,
 ) -> None:  # fmt: skip
     """Poll a registration until it reaches a status.
@@ -403,9 +578,7 @@ def wait(
     Exits 1 at once when the registration does not exist or can no longer reach
     any status wanted, and after --timeout.
     """
-    syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
-    )
+    syncer = make_synchronizer(endpoint_url, region, profile, connect_timeout, read_timeout, store)
     with syncer.store:
         registration = syncer.wait_for(registration_id, statuses, timeout=timeout, poll=poll)
     if as_json:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -103,7 +102,7 @@ def _need_reason(trigger: str, registration_id: str, reason: str | None) -> str:
 @click.argument("registration_type")
 def create(
     endpoint_url: str | None, region: str | None, profile: str | None,
-    connect_timeout: float, read_timeout: float, store_path: Path,
+    connect_timeout: float, read_timeout: float, store: str,
     actor: str | None, reason: str | None, metadata: dict[str, str], as_json: bool,
     registration_type: str,
 ) -> None:  # fmt: skip
@@ -112,9 +111,7 @@ def create(
     Prints the new registration and its create event (--json: the shape of
     `show --json --events`).
     """
-    syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
-    )
+    syncer = make_synchronizer(endpoint_url, region, profile, connect_timeout, read_timeout, store)
     seen: list[TransitionEvent] = []
     syncer.subscribe(seen.append)
     with syncer.store:
@@ -140,14 +137,12 @@ def create(
 @click.option("--aws-review", is_flag=True, help="Ask for AWS's own review first (AwsReview).")
 def submit(
     endpoint_url: str | None, region: str | None, profile: str | None,
-    connect_timeout: float, read_timeout: float, store_path: Path, registration_id: str,
+    connect_timeout: float, read_timeout: float, store: str, registration_id: str,
     actor: str | None, reason: str | None, metadata: dict[str, str], as_json: bool,
     aws_review: bool,
 ) -> None:  # fmt: skip
     """SubmitRegistrationVersion: submit the current DRAFT version."""
-    syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
-    )
+    syncer = make_synchronizer(endpoint_url, region, profile, connect_timeout, read_timeout, store)
     with syncer.store:
         event = syncer.submit(
             registration_id, aws_review=aws_review, actor=actor, reason=reason, metadata=metadata
@@ -161,13 +156,11 @@ def submit(
 @who_and_why
 def create_version(
     endpoint_url: str | None, region: str | None, profile: str | None,
-    connect_timeout: float, read_timeout: float, store_path: Path, registration_id: str,
+    connect_timeout: float, read_timeout: float, store: str, registration_id: str,
     actor: str | None, reason: str | None, metadata: dict[str, str], as_json: bool,
 ) -> None:  # fmt: skip
     """CreateRegistrationVersion: a new DRAFT over a closed current version."""
-    syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
-    )
+    syncer = make_synchronizer(endpoint_url, region, profile, connect_timeout, read_timeout, store)
     with syncer.store:
         event = syncer.create_version(
             registration_id, actor=actor, reason=reason, metadata=metadata
@@ -184,7 +177,7 @@ def create_version(
 )
 def discard(
     endpoint_url: str | None, region: str | None, profile: str | None,
-    connect_timeout: float, read_timeout: float, store_path: Path, registration_id: str,
+    connect_timeout: float, read_timeout: float, store: str, registration_id: str,
     actor: str | None, reason: str | None, metadata: dict[str, str], as_json: bool,
     allow_draft: bool,
 ) -> None:  # fmt: skip
@@ -192,7 +185,7 @@ def discard(
     registration_id = _need_reason("discard", registration_id, reason)
     policy = LifecyclePolicy.allow_draft_discard() if allow_draft else DEFAULT_POLICY
     syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path, policy
+        endpoint_url, region, profile, connect_timeout, read_timeout, store, policy
     )
     with syncer.store:
         event = syncer.discard(
@@ -208,14 +201,12 @@ def discard(
 @who_and_why
 def delete(
     endpoint_url: str | None, region: str | None, profile: str | None,
-    connect_timeout: float, read_timeout: float, store_path: Path, registration_id: str,
+    connect_timeout: float, read_timeout: float, store: str, registration_id: str,
     actor: str | None, reason: str | None, metadata: dict[str, str], as_json: bool,
 ) -> None:  # fmt: skip
     """DeleteRegistration; the store keeps the registration, DELETED; a --reason is required."""
     registration_id = _need_reason("delete", registration_id, reason)
-    syncer = make_synchronizer(
-        endpoint_url, region, profile, connect_timeout, read_timeout, store_path
-    )
+    syncer = make_synchronizer(endpoint_url, region, profile, connect_timeout, read_timeout, store)
     with syncer.store:
         event = syncer.delete(
             registration_id, actor=actor, reason=reason, metadata=metadata,

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, cast
 
 import click
 
-from registration_fsm.cli.aws import api_options, make_synchronizer
+from registration_fsm.cli.aws import api_options, is_store_file, make_synchronizer
 from registration_fsm.cli.files import BoundedLines, check_append, open_append, stdin_lines
 from registration_fsm.cli.output import to_json
 from registration_fsm.errors import shown
@@ -51,7 +51,7 @@ INTERRUPTED = 130
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON at the end.")
 def follow(
     endpoint_url: str | None, region: str | None, profile: str | None,
-    connect_timeout: float, read_timeout: float, store_path: Path,
+    connect_timeout: float, read_timeout: float, store: str,
     events: str | None, sqs_queue_url: str | None, sqs_endpoint_url: str | None,
     dead_letter_queue_url: str | None, dead_letter_file: Path | None,
     max_messages: int | None, once: bool, max_attempts: int, wait_seconds: int,
@@ -82,13 +82,14 @@ def follow(
     if sqs_queue_url is not None and dead_letter_file is not None:
         raise click.UsageError("--dead-letter-file only goes with --events")
     if dead_letter_file is not None:  # before the store is opened: a refusal changes nothing
-        check_append(dead_letter_file, option="--dead-letter-file", protect=[store_path])
+        protect = [Path(store)] if is_store_file(store) else []
+        check_append(dead_letter_file, option="--dead-letter-file", protect=protect)
     with ExitStack() as stack:
         lines = None if events is None else _event_lines(events, stack)
         syncer = make_synchronizer(
-            endpoint_url, region, profile, connect_timeout, read_timeout, store_path
+            endpoint_url, region, profile, connect_timeout, read_timeout, store
         )
-        stack.enter_context(_log_to_stderr())
+        stack.enter_context(log_to_stderr())
         stack.enter_context(syncer.store)
         source: EventSource
         if lines is not None:
@@ -150,8 +151,9 @@ def _report(stats: FollowerStats, as_json: bool, prefix: str) -> None:
 
 
 @contextmanager
-def _log_to_stderr() -> Iterator[None]:
-    """The follower's log lines (poison, failures) on stderr, unless logging is set up."""
+def log_to_stderr() -> Iterator[None]:
+    """The library's log lines (the follower's poison, a worker's failures) on stderr,
+    unless logging is set up."""
     logger = logging.getLogger("registration_fsm")
     if logger.handlers or logging.getLogger().handlers:
         yield

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from registration_fsm.cli.aws import DEFAULT_STORE, STORE_ENV
+from registration_fsm.cli.aws import (
+    ambiguous,
+    filtered,
+    is_store_file,
+    open_cli_store,
+    shard_filters,
+    store_name,
+    store_option,
+)
 
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command(short_help="Write an HTML evidence report of the store.")
-@click.option("--store", "store_path", default=DEFAULT_STORE, show_default=True, envvar=STORE_ENV,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="The SQLite store to report on (opened read-only).")  # fmt: skip
+@store_option("The store to report on (an SQLite file, or a postgresql:// URL), opened read-only.")
+@shard_filters
 @click.option("--registration", "registration_ids", multiple=True, metavar="ID",
               help="Report on this registration only (repeatable; default: all).")  # fmt: skip
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
@@ -30,7 +38,9 @@ _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
               "with --public-key.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace pages that already exist.")
 def report(
-    store_path: Path,
+    store: str,
+    account: str | None,
+    region: str | None,
     registration_ids: tuple[str, ...],
     output: Path,
     stale_days: float,
@@ -44,16 +54,16 @@ def report(
     trail's verification) and an overview (by status, reviews open longer than
     --stale-days, denials by reason).
 
-    The store is opened read-only. The audit trail is verified as `audit verify`
-    does (with --public-key and --checkpoints, against the signed checkpoints); the
-    report is written whatever the verdict, and shows it on every page. Pages are
-    written to temporary files and renamed into place; an existing page is replaced
-    only with --force, and an output that is a symbolic link is refused. The
-    diagrams need Graphviz's dot.
+    The store is opened read-only. --account and --region report on one account's or
+    region's registrations (an id stored for two needs them). The audit trail is
+    verified as `audit verify` does (with --public-key and --checkpoints, against the
+    signed checkpoints); the report is written whatever the verdict, and shows it on
+    every page. Pages are written to temporary files and renamed into place; an
+    existing page is replaced only with --force, and an output that is a symbolic
+    link is refused. The diagrams need Graphviz's dot.
     """
-    from registration_fsm.errors import InvalidArgument, NotTracked
+    from registration_fsm.errors import AmbiguousRegistrationId, InvalidArgument, NotTracked
     from registration_fsm.report import build_report, layout_for, write_report
-    from registration_fsm.store.sqlite import SQLiteStore
 
     if (public_key is None) != (checkpoints is None):
         raise click.UsageError("--public-key and --checkpoints go together: give both, or neither")
@@ -63,22 +73,31 @@ def report(
             "--registration ID, or give a directory",
             param_hint="--output",
         )
-    if not store_path.exists():
-        raise click.ClickException(f"no store at {store_path}")
-    with SQLiteStore(store_path, read_only=True) as store:
+    with open_cli_store(store, read_only=True) as opened:
+        name = store_name(opened, store)
+        source: Any = opened
+        if account is not None or region is not None:
+            # The audit check still covers the whole store: its verification replays
+            # the store's whole chain against every registration, whatever the view.
+            source = filtered(opened, account, region)
+            name = f"{name} ({source.selection})"
         try:
             data = build_report(
-                store, registration_ids, stale_days=stale_days, public_key=public_key,
-                checkpoints=checkpoints, store_name=str(store_path),
+                source, registration_ids, stale_days=stale_days, public_key=public_key,
+                checkpoints=checkpoints, store_name=name,
             )  # fmt: skip
         except NotTracked as err:
+            where = "" if account is None and region is None else " for the accounts/regions chosen"
             raise click.ClickException(
-                f"registration {err.registration_id} is not in {store_path}"
+                f"registration {err.registration_id} is not in {name}{where}"
             ) from None
+        except AmbiguousRegistrationId as err:
+            raise ambiguous(err) from None
         except InvalidArgument as err:  # a key or checkpoint file that is not one
             raise click.UsageError(str(err)) from None
+    protect = [Path(store)] if is_store_file(store) else []
     try:
-        written = write_report(data, output, force=force, protect=[store_path])
+        written = write_report(data, output, force=force, protect=protect)
     except InvalidArgument as err:
         raise click.BadParameter(str(err), param_hint="--output") from None
     except OSError as err:

@@ -29,8 +29,10 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -70,6 +72,10 @@ class ShardPass:
     report: SyncReport | None
     events: int = 0
     error: str | None = None
+    #: When the lease was taken and given back (UTC), and the seconds between.
+    started: datetime | None = None
+    ended: datetime | None = None
+    seconds: float = 0.0
 
 
 class Worker:
@@ -189,6 +195,7 @@ class Worker:
                 store.close()
 
     def _pass(self, store: Any, lease: Lease) -> None:
+        started, clock = datetime.now(UTC), time.monotonic()
         shard = lease.shard
         renewer = _Renewer(store, lease, self.config.defaults.lease_seconds)
         renewer.start()
@@ -236,7 +243,10 @@ class Worker:
         if error is not None:
             again = f"; no worker takes it for {backoff:g}s" if backoff else ""
             log.warning("worker %s: pass of %s ended: %s%s", self.owner, shard, error, again)
-        result = ShardPass(shard, self.owner, report, events, error)
+        result = ShardPass(
+            shard, self.owner, report, events, error,
+            started, datetime.now(UTC), time.monotonic() - clock,
+        )  # fmt: skip
         with self._passes_lock:
             self.passes.append(result)
         if self._on_pass is not None:

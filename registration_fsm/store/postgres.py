@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from registration_fsm.errors import InvalidArgument, MissingDependency, StoreError
 from registration_fsm.store.chain import GENESIS
@@ -151,14 +152,15 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: str, *, connect_timeout: float = 10.0, read_only: bool = False) -> None:
         if not isinstance(url, str) or not url.startswith(("postgresql://", "postgres://")):
-            raise InvalidArgument(f"a PostgreSQL store is a postgresql:// URL, got {url!r}")
-        self._db = _Db(url, _redacted(url), connect_timeout, read_only)
+            shown_url = redacted(url) if isinstance(url, str) else type(url).__name__
+            raise InvalidArgument(f"a PostgreSQL store is a postgresql:// URL, got {shown_url!r}")
+        self._db = _Db(url, redacted(url), connect_timeout, read_only)
         with self._db.lock:
             conn = self._connect()
             try:
                 if not read_only:
-                    _prepare(conn, self._db.name)
-                _check(conn, self._db.name)
+                    _prepare(conn, self._db.name, url)
+                _check(conn, self._db.name, url)
             except BaseException:
                 conn.close()
                 raise
@@ -199,7 +201,9 @@ class PostgresStore(SqlStore):
                 connect_timeout=max(1, round(self._db.connect_timeout)),
             )
         except psycopg.Error as err:
-            raise StoreError(f"{self._db.name}: cannot connect: {_line(err)}") from None
+            raise StoreError(
+                f"{self._db.name}: cannot connect: {_line(err, self._db.url)}"
+            ) from None
 
     @contextmanager
     def _transaction(self, write: bool, what: str) -> Iterator[Tx]:
@@ -244,10 +248,12 @@ class PostgresStore(SqlStore):
                         conn.execute("ROLLBACK")
                     raise
             except psycopg.Error as err:
-                raise StoreError(f"{self._db.name}: cannot {what}: {_line(err)}") from None
+                raise StoreError(
+                    f"{self._db.name}: cannot {what}: {_line(err, self._db.url)}"
+                ) from None
 
 
-def _prepare(conn: psycopg.Connection[Any], name: str) -> None:
+def _prepare(conn: psycopg.Connection[Any], name: str, url: str) -> None:
     """Create the schema in an empty database, or upgrade an older one, in one
     transaction; concurrent openers wait for each other (an advisory lock)."""
     import psycopg
@@ -275,10 +281,10 @@ def _prepare(conn: psycopg.Connection[Any], name: str) -> None:
                 version += 1
             conn.execute("UPDATE schema_info SET version = %s WHERE id = 1", (version,))
     except psycopg.Error as err:
-        raise StoreError(f"{name}: cannot open: {_line(err)}") from None
+        raise StoreError(f"{name}: cannot open: {_line(err, url)}") from None
 
 
-def _check(conn: psycopg.Connection[Any], name: str) -> None:
+def _check(conn: psycopg.Connection[Any], name: str, url: str) -> None:
     """The database must hold a store of this library's schema."""
     import psycopg
 
@@ -286,7 +292,7 @@ def _check(conn: psycopg.Connection[Any], name: str) -> None:
         with conn.transaction():
             version = _version(conn, name)
     except psycopg.Error as err:
-        raise StoreError(f"{name}: cannot open: {_line(err)}") from None
+        raise StoreError(f"{name}: cannot open: {_line(err, url)}") from None
     if version == 0:
         raise StoreError(f"{name}: not a registration store (no schema_info table)")
     if version < SCHEMA_VERSION:
@@ -315,16 +321,42 @@ def _version(conn: psycopg.Connection[Any], name: str) -> int:
     return version
 
 
-def _redacted(url: str) -> str:
-    """``url`` without its password (errors and reprs name the database by it)."""
+def redacted(url: str) -> str:
+    """``url`` without its password and parameters (one may be ``password=``): how
+    this store names its database in errors and ``repr``."""
     scheme, sep, rest = url.partition("://")
     auth, at, place = rest.rpartition("@")
     if not at:
-        return url
-    user = auth.partition(":")[0]
-    return f"{scheme}{sep}{user}@{place.partition('?')[0]}"
+        return f"{scheme}{sep}{rest.partition('?')[0]}"
+    return f"{scheme}{sep}{auth.partition(':')[0]}@{place.partition('?')[0]}"
 
 
-def _line(err: BaseException) -> str:
+def _passwords(url: str) -> set[str]:
+    """The passwords ``url`` holds (its user part, a ``password=`` parameter), as
+    written and decoded."""
+    found: set[str] = set()
+    auth, at, _place = url.partition("://")[2].rpartition("@")
+    if at and ":" in auth:
+        found.add(auth.partition(":")[2])
+    try:
+        query = urlsplit(url).query
+    except ValueError:  # a URL urllib cannot split ([::1 unclosed): look for the key itself
+        query = url.partition("?")[2]
+    found |= {value for key, value in parse_qsl(query, keep_blank_values=True) if key == "password"}
+    found |= {unquote(secret) for secret in found}
+    return {secret for secret in found if secret}
+
+
+def _scrubbed(text: str, url: str) -> str:
+    """``text`` with ``url`` and its passwords taken out (libpq quotes a URL it cannot
+    parse, whole)."""
+    text = text.replace(url, redacted(url))
+    for secret in sorted(_passwords(url), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _line(err: BaseException, url: str) -> str:
+    """The first line of ``err``'s message, without ``url``'s password."""
     text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+    return _scrubbed(text[0], url) if text else type(err).__name__
