@@ -324,8 +324,9 @@ TABLE_ATTACKS = {
         f"registration {REG_ID}: the events lead to REQUIRES_UPDATES, the store holds COMPLETE",
     ),
     "a version added": (
-        [f"INSERT INTO versions SELECT account, region, registration_id, 3, replace(info, '\"VersionNumber\":2', "
-         f"'\"VersionNumber\":3') FROM versions WHERE registration_id = '{REG_ID}' AND number = 2",
+        [f"INSERT INTO versions SELECT account, region, registration_id, 3, "
+         f"replace(info, '\"VersionNumber\":2', '\"VersionNumber\":3') "
+         f"FROM versions WHERE registration_id = '{REG_ID}' AND number = 2",
          f"UPDATE registrations SET info = json_set(info, '$.CurrentVersionNumber', 3) "
          f"WHERE id = '{REG_ID}'"],
         f"registration {REG_ID} v3: stored with no events",
