@@ -484,3 +484,30 @@ def read_all(fd: int) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode(errors="replace")
+
+
+def test_the_emulator_is_the_account_and_region_it_is_told(env: dict[str, str]) -> None:
+    """A local fleet serves one emulator per account: its ARNs name that shard."""
+    assert EXE is not None
+    proc = subprocess.Popen(
+        [EXE, "emulator", "--port", "0", "--account", "444455556666", "--region", "eu-west-1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        client = boto3.client(
+            "pinpoint-sms-voice-v2", endpoint_url=first_line(proc), region_name="eu-west-1",
+            aws_access_key_id="k", aws_secret_access_key="s",
+        )  # fmt: skip
+        made = client.create_registration(RegistrationType=REG_TYPE)
+    finally:
+        stop(proc)
+    assert made["RegistrationArn"].startswith("arn:aws:sms-voice:eu-west-1:444455556666:")
+    refused = subprocess.run(
+        [EXE, "emulator", "--port", "0", "--account", "12345"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "an AWS account id is 12 digits" in refused.stderr

@@ -13,6 +13,7 @@ from registration_fsm.cli.files import check_append
 from registration_fsm.cli.output import to_json
 from registration_fsm.cli.quota_options import current_quotas, quota_options, quotas_named
 from registration_fsm.domain.lifecycle import LifecyclePolicy
+from registration_fsm.domain.shard import Shard
 from registration_fsm.errors import InvalidApiData, InvalidArgument, InvalidArgumentType, shown
 
 if TYPE_CHECKING:
@@ -32,6 +33,21 @@ CATALOG_ENV = "REGISTRATION_FSM_CATALOG"
 @click.option("--port", default=4566, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")  # fmt: skip
 @click.option("--seed", default=None, type=int, help="Seed ids, tokens and faults.")
+@click.option(
+    "--account",
+    "account_id",
+    default="123456789012",
+    show_default=True,
+    metavar="ACCOUNT_ID",
+    help="The AWS account the emulator is (its ARNs; a fleet serves one emulator per account).",
+)
+@click.option(
+    "--region",
+    "region_name",
+    default="us-east-1",
+    show_default=True,
+    help="The AWS region the emulator is (its ARNs and quotas).",
+)
 @click.option("--latency", default=0.0, type=click.FloatRange(0, 60), help="Seconds per request.")
 @click.option("--throttle-rate", default=0.0, type=click.FloatRange(0, 1),
               help="Share of requests answered ThrottlingException.")  # fmt: skip
@@ -67,6 +83,8 @@ def emulator(
     host: str,
     port: int,
     seed: int | None,
+    account_id: str,
+    region_name: str,
     latency: float,
     throttle_rate: float,
     error_rate: float,
@@ -100,6 +118,10 @@ def emulator(
         raise click.BadParameter("an empty host: give a host name or address", param_hint="--host")
     if no_quotas and quotas_named():
         raise click.UsageError("--no-quotas contradicts --quota / --quota-file: give one")
+    try:
+        Shard.of(account_id, region_name)
+    except InvalidArgument as err:
+        raise click.UsageError(f"--account/--region: {err}") from None
     catalog = _catalog(ctx, catalog_name)  # first: a refused option leaves no events file
     policy = _policy(provisioning, edges)
     from registration_fsm import EmulatedRegistrationApi, Faults, run_forever
@@ -120,8 +142,9 @@ def emulator(
     faults = Faults(seed=seed or 0, latency=latency, throttle_rate=throttle_rate,
                     error_rate=error_rate, drop_rate=drop_rate)  # fmt: skip
     api = EmulatedRegistrationApi(
-        seed=seed, quotas=None if no_quotas else current_quotas(), catalog=catalog, policy=policy
-    )
+        account=account_id, region=region_name, seed=seed, catalog=catalog, policy=policy,
+        quotas=None if no_quotas else current_quotas(),
+    )  # fmt: skip
     # A failed bind is a BindError: main() prints it as one line and exits 1.
     run_forever(
         host, port, faults=faults, api=api, events_file=events_file, events_url=events_url,
