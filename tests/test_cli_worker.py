@@ -262,3 +262,21 @@ def test_an_owner_that_cannot_name_a_lease_is_a_usage_error(
     assert code == 2
     assert "a lease owner is 1..200 printable characters" in capsys.readouterr().err
     assert not store.exists()
+
+
+def test_once_tries_an_unreachable_shard_once_and_exits_1(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(
+        "[defaults]\nmax_attempts = 1\nconnect_timeout = 5\n"
+        '[[shard]]\naccount = "111122223333"\nregion = "us-east-1"\n'
+        'endpoint_url = "http://127.0.0.1:9"\n'  # the discard port: nothing listens
+    )
+    done = run(env, "worker", "--fleet", str(fleet), "--store", str(tmp_path / "s.db"),
+               "--once", "--poll", "0.1")  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.count("111122223333/us-east-1: ended early: ") == 1, done.stdout
+    assert done.stderr.splitlines()[-1] == (
+        "Error: --once: the pass of 111122223333/us-east-1 failed (tried once)"
+    )

@@ -69,8 +69,9 @@ def worker(
 
     Runs until SIGTERM or Ctrl-C (each pass stops at its next registration and the
     leases are released: exit 0 after SIGTERM, 130 after Ctrl-C), or with --once
-    until no shard is due. A fleet file that cannot be used is a usage error
-    (exit 2); a store that cannot be opened, exit 1.
+    until no shard is due — a shard whose pass fails is then tried once, and the run
+    exits 1 naming it. A fleet file that cannot be used is a usage error (exit 2); a
+    store that cannot be opened, exit 1.
     """
     from registration_fsm.fleet import FleetConfig, Worker
 
@@ -91,6 +92,10 @@ def worker(
         _run(runner)
     if printer.failure is not None:  # stdout went away: the worker was stopped for it
         raise printer.failure
+    failed = runner.failed_shards
+    if failed and not runner.stopping:
+        shards = ", ".join(str(s) for s in failed)
+        raise click.ClickException(f"--once: the pass of {shards} failed (tried once)")
 
 
 def _run(runner: Worker) -> None:

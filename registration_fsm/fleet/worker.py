@@ -90,7 +90,8 @@ class Worker:
             overrides); each shard's ``[shard.quotas]`` are laid over them.
         owner: the name leases are taken under (default ``host:pid:random``).
         once: end each loop when no shard of the fleet is due any more (passes
-            held by others included) instead of waiting for the next one.
+            held by others included) instead of waiting for the next one; a shard
+            whose pass fails is not tried again in the run (:attr:`failed_shards`).
         poll: seconds a loop waits when no shard can be leased (default: a third
             of ``lease_seconds``, at most 5).
         on_pass: called after every pass (from the loop's thread).
@@ -133,6 +134,7 @@ class Worker:
         self._apis: dict[Shard, Any] = {}
         self._sources: dict[Shard, Any] = {}
         self._failures: dict[Shard, int] = {}  # passes failed in a row, by shard
+        self._gave_up: set[Shard] = set()  # with once: shards whose pass failed this run
         self._apis_lock = threading.Lock()
         self._stopping = threading.Event()
         self._shards = [s.shard for s in config.shards]
@@ -172,15 +174,16 @@ class Worker:
                 try:
                     if store is None:
                         store = _checked(self._open_store())
+                    candidates = self._candidates()
                     lease = store.acquire_lease(
                         self.owner,
-                        self._shards,
+                        candidates,
                         self.config.defaults.lease_seconds,
                         idle=self.config.defaults.sync_interval,
                     )
                     if lease is None:
                         if self.once and not store.due(
-                            self._shards, self.config.defaults.sync_interval
+                            candidates, self.config.defaults.sync_interval
                         ):
                             return
                         self._stopping.wait(self.poll)
@@ -193,6 +196,18 @@ class Worker:
         finally:
             if store is not None:
                 store.close()
+
+    def _candidates(self) -> list[Shard]:
+        """The shards a loop may lease: all of them; with ``once``, not those whose
+        pass failed in this run (each is tried once: a timer runs the job again)."""
+        with self._apis_lock:
+            return [s for s in self._shards if s not in self._gave_up]
+
+    @property
+    def failed_shards(self) -> list[Shard]:
+        """With ``once``: the shards whose pass failed in this run (not tried again)."""
+        with self._apis_lock:
+            return sorted(self._gave_up)
 
     def _pass(self, store: Any, lease: Lease) -> None:
         started, clock = datetime.now(UTC), time.monotonic()
@@ -236,6 +251,8 @@ class Worker:
         with self._apis_lock:
             self._failures[shard] = self._failures.get(shard, 0) + 1 if failed else 0
             backoff = _backoff(self.poll, self._failures[shard])
+            if failed and self.once:
+                self._gave_up.add(shard)
         try:
             store.release_lease(renewer.lease, synced=done, retry_after=backoff)
         except StoreError as err:  # it expires on its own

@@ -13,7 +13,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from registration_fsm.errors import InvalidArgument, MissingDependency, StoreError
+from registration_fsm.errors import (
+    InvalidArgument,
+    InvalidArgumentType,
+    MissingDependency,
+    StoreError,
+    shown,
+)
 from registration_fsm.store.chain import GENESIS
 from registration_fsm.store.sql import SqlStore, Tx
 
@@ -109,6 +115,7 @@ class _Db:
         self.connect_timeout = connect_timeout
         self.read_only = read_only
         self.conn: psycopg.Connection[Any] | None = None
+        self.idle_timeout = 10.0
         self.closed = False
         self.lock = threading.RLock()
 
@@ -141,20 +148,36 @@ class PostgresStore(SqlStore):
     database's clock.
 
     A lost connection (the server restarted, a network cut) fails the call under way
-    with :class:`StoreError`; the next call reconnects. The schema is created in an
-    empty database and its version kept in ``schema_info``; a database of a newer
-    schema, or one with other tables, is refused. ``read_only=True`` creates nothing
-    and runs every transaction read-only.
+    with :class:`StoreError`; the next call reconnects. The server ends a session that
+    stays idle inside a transaction for ``idle_timeout`` seconds (its process paused,
+    its host lost), so no writer waits longer than that for the lock it held; keep it
+    under two thirds of a fleet's ``lease_seconds`` (a renewal may wait that long).
+    The schema is created in an empty database and its version kept in
+    ``schema_info``; a database of a newer schema, or one with other tables, is
+    refused. ``read_only=True`` creates nothing and runs every transaction read-only.
     """
 
     _NOW = "extract(epoch from clock_timestamp())::double precision"
     _SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, url: str, *, connect_timeout: float = 10.0, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 10.0,
+        read_only: bool = False,
+        idle_timeout: float = 10.0,
+    ) -> None:
         if not isinstance(url, str) or not url.startswith(("postgresql://", "postgres://")):
             shown_url = redacted(url) if isinstance(url, str) else type(url).__name__
             raise InvalidArgument(f"a PostgreSQL store is a postgresql:// URL, got {shown_url!r}")
+        for name, value in (("connect_timeout", connect_timeout), ("idle_timeout", idle_timeout)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidArgumentType(f"{name} must be seconds, got {shown(value)}")
+            if not 0 < value <= 3600:
+                raise InvalidArgument(f"{name} must be in (0, 3600] seconds, got {value}")
         self._db = _Db(url, redacted(url), connect_timeout, read_only)
+        self._db.idle_timeout = idle_timeout
         with self._db.lock:
             conn = self._connect()
             try:
@@ -195,11 +218,21 @@ class PostgresStore(SqlStore):
                 "a PostgreSQL store needs psycopg: pip install 'registration-fsm[postgres]'"
             ) from err
         try:
-            return psycopg.connect(
+            conn = psycopg.connect(
                 self._db.url,
                 autocommit=True,
                 connect_timeout=max(1, round(self._db.connect_timeout)),
+                # A peer that vanishes (a host lost, a cable cut) is noticed in ~25 s.
+                keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+            )  # fmt: skip
+            # A session that holds a transaction open and does nothing (its process
+            # paused, its host lost) is ended by the server, so the chain head's lock it
+            # holds is not held for ever: every writer of the store waits on that lock.
+            conn.execute(
+                "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                (f"{round(self._db.idle_timeout * 1000)}ms",),
             )
+            return conn
         except psycopg.Error as err:
             raise StoreError(
                 f"{self._db.name}: cannot connect: {_line(err, self._db.url)}"

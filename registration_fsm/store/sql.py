@@ -526,7 +526,8 @@ def _check_owner(owner: str) -> str:
 def _check_shards(shards: Iterable[Shard]) -> list[Shard]:
     if isinstance(shards, Shard | str) or not isinstance(shards, Iterable):
         raise InvalidArgumentType(f"shards must be a list of Shard, got {shown(shards)}")
-    out = list(dict.fromkeys(shards))
+    # sorted: workers inserting the same lease rows lock them in one order (no deadlock)
+    out = sorted(dict.fromkeys(shards))
     for shard in out:
         if not isinstance(shard, Shard):
             raise InvalidArgumentType(f"expected a Shard, got {shown(shard)}")
