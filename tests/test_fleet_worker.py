@@ -64,6 +64,22 @@ def test_a_worker_once_syncs_every_shard_then_exits(tmp_path: Path) -> None:
     assert again.passes == []
 
 
+def test_once_passes_each_shard_once_however_long_the_run(tmp_path: Path) -> None:
+    """A run longer than sync_interval does not start over (a timer job must end)."""
+    emus = emulators()
+    worker = Worker(
+        fleet(sync_interval=0.001),
+        lambda: SQLiteStore(tmp_path / "s.db"),
+        once=True,
+        api_factory=lambda settings: emus[settings.shard.account],
+    )
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive()
+    assert sorted(str(p.shard) for p in worker.passes) == [f"{a}/us-east-1" for a in ACCOUNTS]
+
+
 def test_stop_ends_the_worker_and_releases_its_leases(tmp_path: Path) -> None:
     emus = emulators()
     worker = Worker(

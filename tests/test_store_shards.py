@@ -470,3 +470,19 @@ def test_a_shard_released_with_a_back_off_is_not_taken_before_it(tmp_path: Path)
         assert store.due([A], 0) == [A]  # still due: it was not synced
         with pytest.raises(InvalidArgument, match="retry_after"):
             store.release_lease(lease, retry_after=-1)
+
+
+def test_a_save_resolves_intents_in_its_own_transaction(make: Factory) -> None:
+    """The intent log is written with the save: both or neither (issue 12, point 1)."""
+    store = make()
+    reg, events = submitted(A)
+    store.save(reg)
+    intent = Intent(REG, "submit", "SubmitRegistrationVersion", 1, "carol", None, {}, T0)
+    first, second = store.record_intent(intent), store.record_intent(intent)
+    with pytest.raises(InvalidArgument):  # refused: nothing is written, nothing resolved
+        store.save(reg, events, resolves=[first, 0])
+    assert [s.id for s in store.intents()] == [first, second]
+    assert list(store.events()) == []
+    store.save(reg, events, resolves=[first])
+    assert [s.id for s in store.intents()] == [second]
+    assert list(store.events()) == events

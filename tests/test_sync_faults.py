@@ -121,7 +121,7 @@ def command(syncer: Synchronizer, reg_id: str, rng: random.Random) -> str:
     if not status.is_open and rng.random() < 0.9:
         syncer.create_version(reg_id, actor="alice")
         return "create_version"
-    if rng.random() < 0.15:
+    if rng.random() < 0.15 and not local.refusals("delete"):  # never while REVIEWING
         syncer.delete(reg_id, actor="alice")
         return "delete"
     return "none"

@@ -224,6 +224,12 @@ class EmulatedRegistrationApi(FormMethods):
         return Shard(self.account, self.region)
 
     @property
+    def shard_is_exact(self) -> bool:
+        """True: what this API lists is all of :attr:`shard` (a sync may trust an empty
+        listing; a boto3 client's credentials may reach another account than named)."""
+        return True
+
+    @property
     def arn_prefix(self) -> str:
         """``arn:aws:sms-voice:<region>:<account>:registration/``."""
         return f"arn:aws:sms-voice:{self.region}:{self.account}:registration/"

@@ -145,7 +145,8 @@ class FleetDefaults:
     read_timeout: float = 30.0
     #: How long a worker's lease on a shard lasts, in seconds (renewed at a third of it).
     lease_seconds: float = 30.0
-    #: Seconds between two full syncs of one shard by its worker.
+    #: Seconds from the end of a pass of a shard (an incremental sync, then its queued
+    #: events) to the start of the next.
     sync_interval: float = 60.0
     #: The Synchronizer's ``field_values``: submitted, all, drafts or off.
     field_values: str = "submitted"

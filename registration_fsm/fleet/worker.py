@@ -124,6 +124,10 @@ class Worker:
             raise InvalidArgument(f"poll must be in (0, 3600] seconds, got {poll}")
         self.config = config
         self.slots = slots
+        if owner is not None and (
+            not isinstance(owner, str) or not 1 <= len(owner) <= 200 or not owner.isprintable()
+        ):
+            raise InvalidArgument(f"owner must be 1..200 printable characters, got {shown(owner)}")
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.once = once
         self.poll = float(poll) if poll is not None else min(5.0, lease / 3)
@@ -135,6 +139,7 @@ class Worker:
         self._sources: dict[Shard, Any] = {}
         self._failures: dict[Shard, int] = {}  # passes failed in a row, by shard
         self._gave_up: set[Shard] = set()  # with once: shards whose pass failed this run
+        self._began = time.monotonic()
         self._apis_lock = threading.Lock()
         self._stopping = threading.Event()
         self._shards = [s.shard for s in config.shards]
@@ -153,6 +158,7 @@ class Worker:
 
     def run(self) -> None:
         """Run the loops until :meth:`stop` (or, with ``once``, until no shard is due)."""
+        self._began = time.monotonic()
         if self.slots == 1:
             self._loop()
             return
@@ -168,23 +174,23 @@ class Worker:
     # -- one loop ----------------------------------------------------------
 
     def _loop(self) -> None:
+        # Two connections: the renewals' own, so a renewal never waits behind a save
+        # (which may wait on another writer's lock) on a shared one.
         store: Any = None
+        renewals: Any = None
         try:
             while not self._stopping.is_set():
                 try:
                     if store is None:
                         store = _checked(self._open_store())
-                    candidates = self._candidates()
+                    if renewals is None:
+                        renewals = _checked(self._open_store())
+                    candidates, idle = self._candidates(), self._idle()
                     lease = store.acquire_lease(
-                        self.owner,
-                        candidates,
-                        self.config.defaults.lease_seconds,
-                        idle=self.config.defaults.sync_interval,
+                        self.owner, candidates, self.config.defaults.lease_seconds, idle=idle
                     )
                     if lease is None:
-                        if self.once and not store.due(
-                            candidates, self.config.defaults.sync_interval
-                        ):
+                        if self.once and not store.due(candidates, idle):
                             return
                         self._stopping.wait(self.poll)
                         continue
@@ -192,10 +198,20 @@ class Worker:
                     log.warning("worker %s: %s; trying again in %gs", self.owner, err, self.poll)
                     self._stopping.wait(self.poll)
                     continue
-                self._pass(store, lease)
+                self._pass(store, renewals, lease)
         finally:
-            if store is not None:
-                store.close()
+            for opened in (store, renewals):
+                if opened is not None:
+                    opened.close()
+
+    def _idle(self) -> float:
+        """How long ago a shard's last pass must have ended for it to be due: its
+        ``sync_interval``; with ``once``, also before this run began (a shard is passed
+        at most once in a run, however long the run takes)."""
+        interval = self.config.defaults.sync_interval
+        if not self.once:
+            return interval
+        return max(interval, time.monotonic() - self._began)
 
     def _candidates(self) -> list[Shard]:
         """The shards a loop may lease: all of them; with ``once``, not those whose
@@ -209,10 +225,10 @@ class Worker:
         with self._apis_lock:
             return sorted(self._gave_up)
 
-    def _pass(self, store: Any, lease: Lease) -> None:
+    def _pass(self, store: Any, renewals: Any, lease: Lease) -> None:
         started, clock = datetime.now(UTC), time.monotonic()
         shard = lease.shard
-        renewer = _Renewer(store, lease, self.config.defaults.lease_seconds)
+        renewer = _Renewer(renewals, lease, self.config.defaults.lease_seconds)
         renewer.start()
         report: SyncReport | None = None
         events = 0

@@ -227,11 +227,13 @@ class IntentStore(Store, Protocol):
 
     A command records its intent in a transaction of its own **before** it calls the
     API (a store that cannot be written refuses the command first) and resolves it
-    after its final save. If that save fails after the API changed, the intent stays:
-    the next sync that sees the change attributes it to the intent's actor and reason,
-    and resolves it. An intent claims one change only — its trigger on its version,
-    which happens at most once — so one left behind by a crash between the save and
-    the resolve can never claim another change.
+    with its final save: in the save's transaction when the store's ``save`` takes
+    ``resolves=`` (this package's three do), else just after it. If that save fails
+    after the API changed, the intent stays: the next sync that sees the change
+    attributes it to the intent's actor and reason, and resolves it. An intent claims
+    one change only — its trigger on its version, which happens at most once — so one
+    left behind (a store whose save resolves nothing, a crash between the two) can
+    never claim another change.
     """
 
     def record_intent(self, intent: Intent) -> int:

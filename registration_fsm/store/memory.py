@@ -110,9 +110,12 @@ class MemoryStore(ShardViews, ClosesOnExit):
         *,
         summary: Mapping[str, Any] | None = None,
         expected_revision: ExpectedRevision = UNCHECKED,
+        resolves: Iterable[int] = (),
     ) -> int:
-        """Write the registration, its summary and new events atomically (see ``Store``)."""
+        """Write the registration, its summary and new events atomically, and remove the
+        intents ``resolves`` names in the same step (see ``Store``)."""
         expected = check_expected(expected_revision)
+        resolved = check_intent_ids(resolves)
         enc = codec.encode_save(registration, events, summary)
         self._selection.check_save(registration)
         key = (enc.shard, enc.registration_id)
@@ -133,6 +136,8 @@ class MemoryStore(ShardViews, ClosesOnExit):
                 records = codec.chain(enc.registration_id, enc.events, *attrs.astuple(state.head))
                 state.events.extend((*r, enc.shard) for r in records)
                 state.head = AuditHead(records[-1][0], records[-1][4])
+            for intent_id in resolved:
+                state.intents.pop(intent_id, None)
         return revision
 
     def begin_sync(self, scope: str) -> SyncCheckpoint:

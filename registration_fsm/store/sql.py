@@ -167,9 +167,12 @@ class SqlStore(ShardViews, ClosesOnExit):
         *,
         summary: Mapping[str, Any] | None = None,
         expected_revision: ExpectedRevision = UNCHECKED,
+        resolves: Iterable[int] = (),
     ) -> int:
-        """Write the registration, its summary and new events atomically (see ``Store``)."""
+        """Write the registration, its summary and new events atomically, and remove the
+        intents ``resolves`` names in the same transaction (see ``Store``)."""
         expected = check_expected(expected_revision)
+        resolved = check_intent_ids(resolves)
         enc = codec.encode_save(registration, events, summary)
         self._selection.check_save(registration)
         reg_id, key = enc.registration_id, (enc.shard.account, enc.shard.region)
@@ -217,6 +220,7 @@ class SqlStore(ShardViews, ClosesOnExit):
                     "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                     (records[-1][0], records[-1][4]),
                 )
+            tx.many("DELETE FROM intents WHERE id = ?", [(i,) for i in resolved])
         return revision
 
     def ids(self) -> list[str]:
@@ -526,12 +530,13 @@ def _check_owner(owner: str) -> str:
 def _check_shards(shards: Iterable[Shard]) -> list[Shard]:
     if isinstance(shards, Shard | str) or not isinstance(shards, Iterable):
         raise InvalidArgumentType(f"shards must be a list of Shard, got {shown(shards)}")
-    # sorted: workers inserting the same lease rows lock them in one order (no deadlock)
-    out = sorted(dict.fromkeys(shards))
-    for shard in out:
+    given = list(dict.fromkeys(shards))
+    for shard in given:
         if not isinstance(shard, Shard):
             raise InvalidArgumentType(f"expected a Shard, got {shown(shard)}")
-    return out
+        Shard.of(shard.account, shard.region)  # a real account and region, or InvalidArgument
+    # sorted: workers inserting the same lease rows lock them in one order (no deadlock)
+    return sorted(given)
 
 
 def _check_lease(lease: Lease) -> Lease:

@@ -17,6 +17,8 @@ from registration_fsm.store.sql import SqlStore, Tx
 
 #: ``PRAGMA user_version`` of the schema this library writes.
 SCHEMA_VERSION = 5
+#: The oldest SQLite the queries run on (``RETURNING``: 3.35; upserts: 3.24).
+MIN_SQLITE = (3, 35, 0)
 #: ``PRAGMA application_id``: "RFSM", marks a file as a registration store.
 APPLICATION_ID = int.from_bytes(b"RFSM", "big")
 
@@ -196,6 +198,11 @@ class SQLiteStore(SqlStore):
     ) -> None:
         self._db = _Db(os.fspath(path), None)
         path = self._db.path
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StoreError(
+                f"{path}: this Python's SQLite is {sqlite3.sqlite_version}; the store needs "
+                f"{'.'.join(map(str, MIN_SQLITE))} or newer (INSERT ... RETURNING)"
+            )
         target = _read_only_uri(path) if read_only else path
         try:
             conn = sqlite3.connect(

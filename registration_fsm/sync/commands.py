@@ -285,8 +285,9 @@ class Commands(Puller):
                     metadata=attribution.metadata,
                     clock=_not_before(self.clock, local),
                 )
-                tx.save(local, [event])
-        self.resolve_intents(resolves)
+                tx.save(local, [event], resolves=resolves)
+                unresolved = tx.unresolved
+        self.resolve_intents(unresolved)
         self._publish([event])
         return event
 

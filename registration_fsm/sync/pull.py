@@ -405,7 +405,17 @@ class Puller:
             summaries = list(self.api.describe_registrations(page_size=self.page_size))
             self._check_one_shard(summaries)
             listed = {s["RegistrationId"] for s in summaries}
-            return summaries, [i for i in self.store.ids() if i not in listed]
+            gone = [i for i in self.store.ids() if i not in listed]
+            if not summaries and len(gone) > 1 and not getattr(self.api, "shard_is_exact", False):
+                # Credentials for another account (a wrong profile) list nothing too:
+                # never take a store's registrations for deleted on an empty listing,
+                # unless the API is exactly its shard (the emulator is).
+                raise InvalidArgument(
+                    f"the API lists no registration, but the store holds {len(gone)} of "
+                    f"{self.shard or 'this account'}: if the credentials reach the right "
+                    "account and they were all deleted, sync them by id to record it"
+                )
+            return summaries, gone
         summaries, gone = [], []
         for start in range(0, len(ids), 5):
             batch = ids[start : start + 5]
@@ -491,8 +501,8 @@ class Puller:
                 elif isinstance(self.store, IntentStore) and events:
                     events, claimed = attribute_intents(events, self.store.intents(remote.id))
                     done.extend(claimed)
-                tx.save(remote, events, summary=summary)
-                self.resolve_intents(done)
+                tx.save(remote, events, summary=summary, resolves=done)
+                self.resolve_intents(tx.unresolved)
                 return Difference(events, diff.anomalies)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
@@ -573,8 +583,8 @@ class Puller:
                     if isinstance(self.store, IntentStore):
                         intents = self.store.intents(registration_id)
                         (event,), claimed = attribute_intents([event], intents)
-                    tx.save(local, [event])
-                    self.resolve_intents(claimed)
+                    tx.save(local, [event], resolves=claimed)
+                    self.resolve_intents(tx.unresolved)
                     report.deleted.append(registration_id)
                     report.events.append(event)
 

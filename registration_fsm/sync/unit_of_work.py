@@ -16,8 +16,9 @@ read afresh, up to ``retries`` times; the last one propagates.
 
 from __future__ import annotations
 
+import inspect
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -41,6 +42,8 @@ class Transaction:
         self.stored: StoredRegistration | None = store.get(registration_id)
         #: True when this attempt's save lost to another writer (then the next one runs).
         self.lost = False
+        #: The intents the last save was asked to resolve but its store could not.
+        self.unresolved: tuple[int, ...] = ()
 
     @property
     def registration(self) -> Registration | None:
@@ -53,14 +56,26 @@ class Transaction:
         events: Iterable[TransitionEvent] = (),
         *,
         summary: Mapping[str, Any] | None = None,
+        resolves: Sequence[int] = (),
     ) -> int:
-        """Save, expecting the revision read when the attempt began; returns the new one."""
-        return self._store.save(
+        """Save, expecting the revision read when the attempt began; returns the new one.
+
+        The intents ``resolves`` names are removed in the save's transaction when the
+        store's ``save`` takes ``resolves=``; those it cannot take are left in
+        :attr:`unresolved`, the caller's to resolve after.
+        """
+        options: dict[str, Any] = {}
+        if resolves and _saves_resolve(self._store):
+            options["resolves"] = tuple(resolves)
+        revision = self._store.save(
             registration,
             events,
             summary=summary,
             expected_revision=None if self.stored is None else self.stored.revision,
+            **options,
         )
+        self.unresolved = () if options else tuple(resolves)
+        return revision
 
     def __enter__(self) -> Transaction:
         return self
@@ -102,3 +117,11 @@ class UnitOfWork:
             yield tx
             if not tx.lost:
                 return
+
+
+def _saves_resolve(store: Store) -> bool:
+    """Whether ``store.save`` takes ``resolves=`` (a subclass's override may not)."""
+    try:
+        return "resolves" in inspect.signature(store.save).parameters
+    except (TypeError, ValueError):
+        return False
