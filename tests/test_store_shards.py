@@ -372,6 +372,11 @@ class TestUpgrade:
             assert verify_audit(store).ok
             assert list(store.audit_records())[-1].event[codec.SHARD] == str(A)
         assert verify_audit(path).ok  # and read-only, once upgraded
+        with SQLiteStore(path) as store:  # another account's registration of the same id
+            twin, twin_events = submitted(Shard("000000000001", "us-east-1"))
+            store.save(twin, twin_events)
+            verdict = verify_audit(store)
+            assert verdict.ok, verdict  # the old events stay the first account's
         new = tmp_path / "new.db"
         SQLiteStore(new).close()
         assert _schema(path) == _schema(new)

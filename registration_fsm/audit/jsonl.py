@@ -61,12 +61,16 @@ def _parse(line: str) -> AuditRecord | AuditHead:
         return AuditHead(_int(data["head"], "seq"), _str(data["head"], "hash"))
     if not isinstance(data, dict):
         raise _Malformed("not a JSON object")
+    shard = data.get("shard")
+    if shard is not None and not isinstance(shard, str):
+        raise _Malformed("shard must be a string")
     return AuditRecord(
         _int(data, "seq"),
         _str(data, "registration_id"),
         data.get("event"),
         _str(data, "prev_hash"),
         _str(data, "hash"),
+        shard,
     )
 
 

@@ -84,7 +84,9 @@ def replay(records: Iterable[AuditRecord], registrations: Iterable[Registration]
             problems.append(problem)
         elif event is not None:
             shard = record.event.get(SHARD) if isinstance(record.event, dict) else None
-            key = (shard if isinstance(shard, str) else None, record.registration_id)
+            if not isinstance(shard, str):  # stored before schema 5: the store's column
+                shard = record.shard
+            key = (shard, record.registration_id)
             logs[key].append((record.seq, event))
     count = versions = 0
     unchecked: list[str] = []

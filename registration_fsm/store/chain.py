@@ -41,16 +41,24 @@ class AuditRecord:
     event: Any
     prev_hash: str
     hash: str
+    #: ``ACCOUNT/REGION`` the store keeps beside the record (None: none kept). Not
+    #: hashed: events stored since schema 5 name their shard in ``event`` too; this
+    #: tells the replay whose an older event is, in a store that now holds two
+    #: registrations with its id.
+    shard: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON Lines form."""
-        return {
+        out = {
             "seq": self.seq,
             "registration_id": self.registration_id,
             "event": self.event,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+        if self.shard is not None:
+            out["shard"] = self.shard
+        return out
 
 
 @attrs.frozen

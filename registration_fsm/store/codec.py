@@ -230,14 +230,22 @@ def chain(
 
 
 def audit_record(
-    seq: Any, registration_id: Any, text: Any, prev_hash: Any, digest: Any
+    seq: Any,
+    registration_id: Any,
+    text: Any,
+    prev_hash: Any,
+    digest: Any,
+    account: Any = "",
+    region: Any = "",
 ) -> AuditRecord:
-    """A stored row as an audit record, undecoded: unreadable content stays raw text."""
+    """A stored row as an audit record, undecoded: unreadable content stays raw text.
+    ``account`` and ``region``: the shard stored beside it ('' for none)."""
     try:
         event = json.loads(text) if isinstance(text, str) else text
     except (ValueError, RecursionError):  # nested too deeply: still unreadable content
         event = text
-    return AuditRecord(seq, registration_id, event, prev_hash, digest)
+    shard = f"{account}/{region}" if account and isinstance(account, str) else None
+    return AuditRecord(seq, registration_id, event, prev_hash, digest, shard)
 
 
 def encode_intent(intent: Intent) -> str:

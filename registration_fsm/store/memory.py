@@ -197,7 +197,7 @@ class MemoryStore(ShardViews, ClosesOnExit):
         """The audit trail, in sequence order (see :mod:`registration_fsm.audit`)."""
         with self._open() as state:
             rows = list(state.events)
-        return (codec.audit_record(*row[:5]) for row in rows)
+        return (codec.audit_record(*row[:5], row[5].account, row[5].region) for row in rows)
 
     def audit_head(self) -> AuditHead:
         """The chain's last sequence number and hash (0 and GENESIS when empty)."""
@@ -208,7 +208,7 @@ class MemoryStore(ShardViews, ClosesOnExit):
         """The audit records and the head as of one moment (one hold of the lock)."""
         with self._open() as state:
             rows, head = list(state.events), state.head
-        return [codec.audit_record(*row[:5]) for row in rows], head
+        return [codec.audit_record(*r[:5], r[5].account, r[5].region) for r in rows], head
 
     def ids(self) -> list[str]:
         """Every stored registration id in this view, sorted (an id stored for two

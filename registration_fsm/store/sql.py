@@ -310,7 +310,8 @@ class SqlStore(ShardViews, ClosesOnExit):
         """
         with self._transaction(False, "read the audit trail") as tx:
             rows = tx.all(
-                "SELECT seq, registration_id, event, prev_hash, hash FROM events ORDER BY seq"
+                "SELECT seq, registration_id, event, prev_hash, hash, account, region "
+                "FROM events ORDER BY seq"
             )
             head = tx.one("SELECT seq, hash FROM audit_head WHERE id = 1")
         records = [codec.audit_record(*row) for row in rows]
