@@ -82,3 +82,23 @@ def test_an_api_of_unknown_account_is_refused_a_store_of_several(
     assert list(store.registrations()) == before
     # Named, it syncs.
     assert Synchronizer(anonymous, store, shard=A).sync().failed == {}
+
+
+def test_an_empty_listing_never_takes_a_store_for_deleted(
+    store: MemoryStore | SQLiteStore,
+) -> None:
+    """Credentials for an empty account (a wrong profile) list nothing, as an account
+    whose registrations were all deleted would: the sync refuses to decide."""
+    a = emulator(A)
+    ids = [a.create_registration(REG_TYPE)["RegistrationId"] for _ in range(2)]
+    Synchronizer(a, store).sync()
+    before = list(store.registrations())
+    elsewhere = DelegatingApi(EmulatedRegistrationApi(account=A.account, seed=1))  # empty
+    with pytest.raises(InvalidArgument, match="lists no registration, but the store holds 2"):
+        Synchronizer(elsewhere, store, shard=A).sync()
+    assert list(store.registrations()) == before
+    # Deleted for real: syncing them by id records it.
+    for reg_id in ids:
+        a.delete_registration(reg_id)
+    report = Synchronizer(DelegatingApi(a), store, shard=A).sync(ids)
+    assert sorted(report.deleted) == sorted(ids)
