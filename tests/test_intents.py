@@ -27,11 +27,15 @@ from registration_fsm.store import UNCHECKED, ExpectedRevision, IntentStore, Mem
 
 
 class FailingSaves(MemoryStore):
-    """A store whose next ``fail`` saves raise StoreError (a full disk, say)."""
+    """A store whose next ``fail`` saves raise StoreError (a full disk, say).
+
+    Its ``save`` predates ``resolves=`` (as a user's override may): the sync then
+    resolves its intents just after the save.
+    """
 
     fail = 0
 
-    def save(
+    def save(  # type: ignore[override]
         self,
         registration: Registration,
         events: Iterable[TransitionEvent] = (),

@@ -208,13 +208,18 @@ class InterleavingStore(MemoryStore):
         *,
         summary: Mapping[str, Any] | None = None,
         expected_revision: ExpectedRevision = UNCHECKED,
+        resolves: Iterable[int] = (),
     ) -> int:
         hook, self.another_writer = self.another_writer, None
         if hook is not None and expected_revision is not UNCHECKED:
             hook()
         try:
             return super().save(
-                registration, events, summary=summary, expected_revision=expected_revision
+                registration,
+                events,
+                summary=summary,
+                expected_revision=expected_revision,
+                resolves=resolves,
             )
         except StaleWrite:
             self.stale += 1

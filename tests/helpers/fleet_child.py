@@ -118,10 +118,15 @@ class ReportingStore(PostgresStore):
         *,
         summary: Mapping[str, Any] | None = None,
         expected_revision: ExpectedRevision = UNCHECKED,
+        resolves: Iterable[int] = (),
     ) -> int:
         self._stalling.now = next(self._saves) == self.stall_at
         revision = super().save(
-            registration, events, summary=summary, expected_revision=expected_revision
+            registration,
+            events,
+            summary=summary,
+            expected_revision=expected_revision,
+            resolves=resolves,
         )
         self.report(f"save {shard_of(registration)} {registration.id} {revision}")
         return revision

@@ -51,12 +51,17 @@ class GatedStore(SQLiteStore):
         *,
         summary: Mapping[str, Any] | None = None,
         expected_revision: ExpectedRevision = UNCHECKED,
+        resolves: Iterable[int] = (),
     ) -> int:
         say(f"saving {expected_revision}")
         wait_for("go")
         try:
             revision = super().save(
-                registration, events, summary=summary, expected_revision=expected_revision
+                registration,
+                events,
+                summary=summary,
+                expected_revision=expected_revision,
+                resolves=resolves,
             )
         except StaleWrite as err:
             say(f"stale {err.expected} {err.found}")

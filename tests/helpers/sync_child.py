@@ -82,9 +82,14 @@ class ReportingStore(SQLiteStore):
         *,
         summary: Mapping[str, Any] | None = None,
         expected_revision: ExpectedRevision = UNCHECKED,
+        resolves: Iterable[int] = (),
     ) -> int:
         revision = super().save(
-            registration, events, summary=summary, expected_revision=expected_revision
+            registration,
+            events,
+            summary=summary,
+            expected_revision=expected_revision,
+            resolves=resolves,
         )
         with self._count:
             self._saves += 1
@@ -107,6 +112,7 @@ class TornStore(ReportingStore):
         *,
         summary: Mapping[str, Any] | None = None,
         expected_revision: ExpectedRevision = UNCHECKED,
+        resolves: Iterable[int] = (),
     ) -> int:
         events = list(events)
         if events:
@@ -117,7 +123,11 @@ class TornStore(ReportingStore):
                 )
                 os.kill(os.getpid(), signal.SIGKILL)
         return super().save(
-            registration, events, summary=summary, expected_revision=expected_revision
+            registration,
+            events,
+            summary=summary,
+            expected_revision=expected_revision,
+            resolves=resolves,
         )
 
 
