@@ -41,7 +41,7 @@ def _check_owner(_ctx: click.Context, _param: click.Parameter, value: str | None
 @store_option("The store the workers share: a postgresql:// URL (workers on many hosts), or "
               "an SQLite file (workers of one host).")  # fmt: skip
 @click.option("--slots", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Shards this worker syncs at once (a store connection each).")  # fmt: skip
+              help="Shards this worker syncs at once (two store connections each).")  # fmt: skip
 @click.option("--once", is_flag=True,
               help="Exit once no shard of the fleet is due (each synced within its "
               "sync_interval), instead of waiting for the next.")  # fmt: skip

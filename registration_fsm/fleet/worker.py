@@ -85,7 +85,8 @@ class Worker:
         config: the fleet (its shards and defaults).
         open_store: makes a store for each loop: a :class:`ShardedStore` that is a
             :class:`LeaseStore` (``lambda: PostgresStore(url)``).
-        slots: shards this worker syncs at once (one loop and connection each).
+        slots: shards this worker syncs at once (one loop and two connections each:
+            the sync's, and the lease renewals', so a renewal never waits on a save).
         quotas: the base quotas (default: AWS's defaults with the environment's
             overrides); each shard's ``[shard.quotas]`` are laid over them.
         owner: the name leases are taken under (default ``host:pid:random``).
