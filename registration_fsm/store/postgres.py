@@ -228,10 +228,14 @@ class PostgresStore(SqlStore):
             # A session that holds a transaction open and does nothing (its process
             # paused, its host lost) is ended by the server, so the chain head's lock it
             # holds is not held for ever: every writer of the store waits on that lock.
-            conn.execute(
-                "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
-                (f"{round(self._db.idle_timeout * 1000)}ms",),
-            )
+            try:
+                conn.execute(
+                    "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                    (f"{round(self._db.idle_timeout * 1000)}ms",),
+                )
+            except BaseException:
+                conn.close()
+                raise
             return conn
         except psycopg.Error as err:
             raise StoreError(
