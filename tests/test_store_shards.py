@@ -382,6 +382,43 @@ class TestUpgrade:
         assert _schema(path) == _schema(new)
 
 
+#: A store registration-fsm 0.4.0 wrote (tests/data/store-0.4.txt says how).
+STORE_0_4 = Path(__file__).parent / "data" / "store-0.4.db"
+APPROVED_0_4 = "registration-8623121de0bbf37a94594d8b75673fca"
+DISCARDED_0_4 = "registration-aa2078e5484d14663ecb55e90827174a"
+PENDING_0_4 = "registration-34d24c28aa10cae2a318d8b3f637f221"
+
+
+def test_a_store_written_by_0_4_opens_upgraded_with_its_trail_intact(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    path.write_bytes(STORE_0_4.read_bytes())
+    with pytest.raises(StoreError, match="schema version 4 is older"):
+        SQLiteStore(path, read_only=True)
+    assert path.read_bytes() == STORE_0_4.read_bytes()  # the refused open changed nothing
+
+    shard = Shard("111122223333", "us-east-1")
+    with SQLiteStore(path) as store:
+        assert store.shards() == [shard]
+        view = store.for_shard(shard)
+        approved, discarded = view.get(APPROVED_0_4), view.get(DISCARDED_0_4)
+        assert approved is not None
+        assert discarded is not None
+        assert approved.registration.current_version.status is VersionStatus.APPROVED
+        assert discarded.registration.current_version.status is VersionStatus.DISCARDED
+        discard = [e for e in view.events(DISCARDED_0_4) if e.trigger == "discard"]
+        assert [(e.actor, e.reason) for e in discard] == [("carol", "wrong EIN")]
+        assert [i.intent.actor for i in view.intents(PENDING_0_4)] == ["dave"]
+        verdict = verify_audit(store)
+        assert verdict.ok, verdict
+        assert verdict.records == 8
+    assert _schema(path) == _schema(_new_store(tmp_path / "new.db"))
+
+
+def _new_store(path: Path) -> Path:
+    SQLiteStore(path).close()
+    return path
+
+
 def _schema(path: Path) -> list[tuple[str, str]]:
     conn = sqlite3.connect(path)
     try:
