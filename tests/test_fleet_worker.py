@@ -109,6 +109,9 @@ def test_a_failing_shard_is_backed_off_not_retried_in_a_loop(tmp_path: Path) -> 
     worker = Worker(fleet(), lambda: SQLiteStore(tmp_path / "s.db"), poll=0.5, api_factory=refused)
     thread = threading.Thread(target=worker.run)
     thread.start()
+    deadline = time.monotonic() + 120
+    while len(worker.passes) < 2 and time.monotonic() < deadline:  # each shard failed once
+        time.sleep(0.05)
     time.sleep(2)  # without a back-off, thousands of passes would fail meanwhile
     worker.stop()
     thread.join(120)
