@@ -528,3 +528,21 @@ def test_a_save_resolves_intents_in_its_own_transaction(make: Factory) -> None:
     store.save(reg, events, resolves=[first])
     assert [s.id for s in store.intents()] == [second]
     assert list(store.events()) == events
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"url": "mysql://u:s3cret@h/db"}, InvalidArgument, "postgresql:// URL"),
+        ({"idle_timeout": 0}, InvalidArgument, "idle_timeout must be in"),
+        ({"idle_timeout": "10"}, InvalidArgumentType, "idle_timeout must be seconds"),
+        ({"connect_timeout": -1}, InvalidArgument, "connect_timeout must be in"),
+    ],
+)
+def test_a_postgres_store_refuses_bad_arguments_before_connecting(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    options = {"url": "postgresql://nobody@127.0.0.1:1/none", **kwargs}
+    with pytest.raises(error, match=match) as caught:
+        PostgresStore(**options)
+    assert "s3cret" not in str(caught.value)
